@@ -1,0 +1,94 @@
+// Detector: the models of one shard of households and the detectors that run on them.
+// Households with index % num_shards == shard belong to this shard; their models live in a flat
+// array, owned by the one thread that calls this object. Pure: no I/O and no clock reads — time
+// enters only through reading timestamps and AdvanceTo(), so `serve` (wall clock ticks) and
+// `replay` (data clock ticks) run exactly the same code and replay is deterministic.
+//
+// Confined to one thread (the shard's worker).
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <memory>
+#include <vector>
+
+#include "common/time_zone.h"
+#include "config/options.h"
+#include "config/registry.h"
+#include "detect/finding.h"
+#include "detect/reading.h"
+
+namespace gridwatch {
+
+class HouseholdModel;
+
+struct DetectorStats {
+  uint64_t readings = 0;           // readings observed
+  uint64_t out_of_order = 0;       // readings older than the model's last (ignored)
+  uint64_t households_tracked = 0; // households with at least one reading
+  uint64_t households_learning = 0;
+  uint64_t households_ready = 0;
+  uint64_t findings[kNumAlertKinds] = {};  // raised findings by kind
+};
+
+// One point of a household's usual use, for the usage API and the web page.
+struct ExpectedPoint {
+  int64_t ts_s = 0;          // end of interval
+  double expected_kwh = 0;   // typical (median) use in this slot
+  double low_kwh = 0;        // usual band
+  double high_kwh = 0;
+};
+
+class Detector {
+ public:
+  Detector(const DetectOptions& options, std::shared_ptr<const TimeZone> tz,
+           std::shared_ptr<const Registry> registry, int shard = 0, int num_shards = 1);
+  ~Detector();
+  Detector(const Detector&) = delete;
+  Detector& operator=(const Detector&) = delete;
+
+  // Feeds one reading (household must belong to this shard). Readings of a household must come
+  // in ts order; an older one is counted in stats().out_of_order and ignored. Findings the
+  // reading causes are appended to `out`.
+  void Observe(const Reading& reading, std::vector<Finding>* out);
+
+  // Moves data time forward to `now_s` for every household of the shard: detects silence and
+  // inactivity that no reading reports. Call it regularly (serve: every tick_s of wall time;
+  // replay: as the data clock passes each tick). Time never goes back; an older now is ignored.
+  void AdvanceTo(int64_t now_s, std::vector<Finding>* out);
+
+  // Usual use of household `h` for intervals ending in (from_s, to_s], at its interval.
+  std::vector<ExpectedPoint> ExpectedBand(HouseholdIndex h, int64_t from_s, int64_t to_s) const;
+
+  // Feedback from an alert's outcome: `notches` > 0 makes `kind` less sensitive for this home
+  // (bounded; decays back over weeks), < 0 more.
+  void AdjustSensitivity(HouseholdIndex h, AlertKind kind, int notches);
+
+  // Registry reload: households are matched by index; new ones start learning.
+  void SetRegistry(std::shared_ptr<const Registry> registry);
+
+  DetectorStats stats() const;
+
+  // Checkpoint of every model of the shard (binary, versioned). Load returns false and leaves
+  // the detector untouched if the data is not a checkpoint of a compatible shape.
+  void Save(std::ostream& out) const;
+  [[nodiscard]] bool Load(std::istream& in);
+
+  int shard() const { return shard_; }
+  int num_shards() const { return num_shards_; }
+  bool Owns(HouseholdIndex h) const { return static_cast<int>(h % num_shards_) == shard_; }
+
+ private:
+  HouseholdModel* ModelFor(HouseholdIndex h);
+
+  DetectOptions options_;
+  std::shared_ptr<const TimeZone> tz_;
+  std::shared_ptr<const Registry> registry_;
+  int shard_;
+  int num_shards_;
+  int64_t now_s_ = 0;
+  std::vector<std::unique_ptr<HouseholdModel>> models_;  // local index = household / num_shards
+  DetectorStats stats_;
+};
+
+}  // namespace gridwatch

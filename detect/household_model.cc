@@ -1,0 +1,1 @@
+// Placeholder: the real model lands here.
