@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -47,13 +48,16 @@ struct IngestOptions {
 };
 
 // Parameters of one detector kind. Not every detector uses every field; each detector's
-// documentation in gridwatch.yaml names those it reads.
+// documentation in gridwatch.yaml names those it reads. A field left unset (NaN, or -1 for
+// `enabled`) takes the model's built-in, tuned default; a category override replaces only the
+// fields it sets.
 struct DetectorParams {
-  bool enabled = true;
-  double threshold = 0.0;  // detector-specific score threshold
-  double min_hours = 0.0;  // minimum duration before it can fire
-  double margin_hours = 0.0;
-  double factor = 0.0;     // detector-specific multiplier
+  static constexpr double kUnset = std::numeric_limits<double>::quiet_NaN();
+  int enabled = -1;          // -1 = model default, 0 = off, 1 = on
+  double threshold = kUnset; // detector-specific score threshold
+  double min_hours = kUnset; // minimum duration before it can fire
+  double margin_hours = kUnset;
+  double factor = kUnset;    // detector-specific multiplier
 };
 
 struct DetectOptions {
