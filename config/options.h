@@ -77,6 +77,9 @@ struct DetectOptions {
   // Per-category overrides: category -> kind -> params (fields given replace the kind's).
   std::map<std::string, std::map<std::string, DetectorParams>> category_overrides;
   std::vector<std::string> holidays;  // local dates YYYY-MM-DD treated as public holidays
+  // CSV whose first column is a YYYY-MM-DD date (header skipped); the loader appends its dates
+  // to `holidays`. Relative to the config file's directory. Empty = none.
+  std::string holidays_file;
 };
 
 struct AlertOptions {
