@@ -28,7 +28,9 @@ int64_t DaysFromCivil(int y, unsigned m, unsigned d);
 void CivilFromDays(int64_t days, int* y, unsigned* m, unsigned* d);
 
 // Floor division for negative epoch values.
-inline int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+inline int64_t FloorDiv(int64_t a, int64_t b) {
+  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
 
 // 0 = Monday ... 6 = Sunday for a day number from DaysFromCivil.
 inline int WeekdayFromDays(int64_t days) { return static_cast<int>(((days % 7) + 7 + 3) % 7); }

@@ -17,8 +17,8 @@ class TimeZone {
  public:
   // Loads `name` from `zoneinfo_dir`. "UTC" and "Z" always work, even without tzdata.
   // Throws std::runtime_error naming the zone if it cannot be read.
-  static std::shared_ptr<const TimeZone> Load(const std::string& name,
-                                              const std::string& zoneinfo_dir = "/usr/share/zoneinfo");
+  static std::shared_ptr<const TimeZone> Load(
+      const std::string& name, const std::string& zoneinfo_dir = "/usr/share/zoneinfo");
   // A zone with a fixed offset (seconds east of UTC).
   static std::shared_ptr<const TimeZone> Fixed(int32_t offset_s, std::string name = "UTC");
 

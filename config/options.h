@@ -72,6 +72,10 @@ struct DetectOptions {
   // Standby: the low quantile tracked as the home's base load.
   double standby_quantile = 0.10;
   int tick_s = 60;                 // serve: AdvanceTo period on the wall clock
+  // Evidence gate of the inactivity and frozen detectors: a spell alerts only when its readings'
+  // likelihood-ratio CUSUM (nobody up vs this home at this hour) exceeds the level that the home's
+  // daily peaks reach on a share exp(-gate_z) of days (Gumbel fit). 0 turns the gate off.
+  double gate_z = 2.0;
   // Per-kind parameters, keyed by alert kind ("inactivity", "frozen", ...).
   std::map<std::string, DetectorParams> detectors;
   // Per-category overrides: category -> kind -> params (fields given replace the kind's).

@@ -1,15 +1,70 @@
 #include "detect/detector.h"
 
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <istream>
 #include <ostream>
+#include <string>
 
+#include "common/time_util.h"
+#include "detect/explain.h"
 #include "detect/household_model.h"
+#include "detect/model_params.h"
 
 namespace gridwatch {
+namespace {
+
+constexpr float kNightScale = 1e4f;   // uint16 night ring: kWh * 1e4
+constexpr float kEpsKwhPerH = 0.01f;  // added before logs: zeros and tiny readings
+constexpr float kGateFloor = 3.0f;
+constexpr float kMaxLearnedSpellH = 30.0f;
+constexpr int kColdRingDays = 7;  // peaks needed before a home's own threshold is used
+
+inline int KindBit(AlertKind k) { return 1 << static_cast<int>(k); }
+
+float P16(uint16_t v) { return v / 65535.0f; }
+uint16_t ToP16(float p) {
+  return static_cast<uint16_t>(std::clamp(p, 0.0f, 1.0f) * 65535.0f + 0.5f);
+}
+uint16_t ToKwh16(float kwh) {
+  return static_cast<uint16_t>(std::clamp(kwh * kNightScale + 0.5f, 0.0f, 65535.0f));
+}
+
+// Prior probability of activity by local half-hour slot before a home has its own routine:
+// asleep 00–06, rising 06–09, about the house by day, evening peak, winding down 22–24.
+float PriorActive(int slot) {
+  const float h = slot / 2.0f;
+  if (h < 6) return 0.08f;
+  if (h < 7) return 0.25f;
+  if (h < 9) return 0.6f;
+  if (h < 17) return 0.55f;
+  if (h < 22) return 0.7f;
+  return 0.3f;
+}
+
+// Severity of an inactivity/frozen run by its surprise against the threshold and its length.
+Severity RunSeverity(float s, float t, double hours) {
+  if (hours >= 12 || s >= 2.5f * t) return Severity::kCritical;
+  return Severity::kHigh;
+}
+
+}  // namespace
 
 Detector::Detector(const DetectOptions& options, std::shared_ptr<const TimeZone> tz,
                    std::shared_ptr<const Registry> registry, int shard, int num_shards)
-    : options_(options), tz_(std::move(tz)), shard_(shard), num_shards_(num_shards) {
+    : options_(options),
+      tz_(tz ? std::move(tz) : TimeZone::Fixed(0)),
+      shard_(shard),
+      num_shards_(std::max(1, num_shards)) {
+  for (const auto& d : options_.holidays) {
+    int y = 0;
+    unsigned m = 0, day = 0;
+    if (std::sscanf(d.c_str(), "%d-%u-%u", &y, &m, &day) == 3)
+      holidays_.push_back(static_cast<int32_t>(DaysFromCivil(y, m, day)));
+  }
+  std::sort(holidays_.begin(), holidays_.end());
   SetRegistry(std::move(registry));
 }
 
@@ -17,13 +72,394 @@ Detector::~Detector() = default;
 
 void Detector::SetRegistry(std::shared_ptr<const Registry> registry) {
   registry_ = std::move(registry);
-  const size_t n = registry_ ? (registry_->size() + num_shards_ - 1 - shard_) / num_shards_ : 0;
-  while (models_.size() < n) models_.push_back(std::make_unique<HouseholdModel>());
+  const size_t total = registry_ ? registry_->size() : 0;
+  const size_t n =
+      total > static_cast<size_t>(shard_) ? (total - shard_ + num_shards_ - 1) / num_shards_ : 0;
+  const size_t old = models_.size();
+  if (n > old) models_.resize(n);
+  for (size_t i = old; i < n; ++i) InitModel(&models_[i]);
+  category_.assign(n, 0);
+  params_.clear();
+  std::vector<std::string> cats;
+  for (size_t i = 0; i < n; ++i) {
+    const std::string& c =
+        registry_->at(static_cast<HouseholdIndex>(i * num_shards_ + shard_)).category;
+    auto it = std::find(cats.begin(), cats.end(), c);
+    if (it == cats.end()) {
+      cats.push_back(c);
+      params_.push_back(ResolveModelParams(options_, c));
+      it = cats.end() - 1;
+    }
+    category_[i] = static_cast<uint8_t>(std::min<size_t>(it - cats.begin(), 255));
+  }
+  if (params_.empty()) params_.push_back(ResolveModelParams(options_, ""));
+}
+
+void Detector::InitModel(HouseholdModel* m) {
+  *m = HouseholdModel{};
+  for (int d = 0; d < kDayTypes; ++d)
+    for (int hr = 0; hr < kHours; ++hr) {
+      const float a = PriorActive(hr * 2);
+      m->level_d[d][hr] = {static_cast<int16_t>(-2500 + 1500 * a), 800};
+      m->step_d[d][hr] = {static_cast<int16_t>(-3500 + 1500 * a), 1000};
+    }
 }
 
 HouseholdModel* Detector::ModelFor(HouseholdIndex h) {
+  if (!Owns(h)) return nullptr;
   const size_t local = h / num_shards_;
-  return local < models_.size() ? models_[local].get() : nullptr;
+  return local < models_.size() ? &models_[local] : nullptr;
+}
+
+int Detector::DayType(int32_t day) const {
+  if (WeekdayFromDays(day) >= 5) return 1;
+  return std::binary_search(holidays_.begin(), holidays_.end(), day) ? 1 : 0;
+}
+
+int32_t Detector::OffsetAt(int64_t ts) {
+  if (ts >= off_from_ && ts < off_to_) return off_cached_;
+  off_cached_ = tz_->OffsetAt(ts);
+  // Cache for the surrounding hour-aligned day; offsets change at most a few times a year and
+  // a changed offset at the cache edge is re-read on the next miss.
+  off_from_ = ts - (ts % 3600);
+  off_to_ = off_from_ + 3600;
+  return off_cached_;
+}
+
+void Detector::Emit(HouseholdIndex h, HouseholdModel* m, AlertKind kind, FindingState state,
+                    Severity severity, int64_t at_ts, const Evidence& e,
+                    std::vector<Finding>* out) {
+  const int bit = KindBit(kind);
+  if (state == FindingState::kRaised) {
+    m->open_mask |= bit;
+    m->alerted_today |= bit;
+    ++stats_.findings[static_cast<int>(kind)];
+  } else if (state == FindingState::kCleared) {
+    m->open_mask &= ~bit;
+  }
+  m->open_severity[static_cast<int>(kind)] = static_cast<uint8_t>(severity);
+  Finding f;
+  f.household = h;
+  f.kind = kind;
+  f.severity = severity;
+  f.state = state;
+  f.learning = m->learning_ready ? LearningState::kReady : LearningState::kLearning;
+  f.at_ts = at_ts;
+  f.evidence = e;
+  f.evidence.interval_s = m->interval_s;
+  f.evidence.days_learned = m->days_seen;
+  Explain(*tz_, &f);
+  out->push_back(std::move(f));
+}
+
+void Detector::Clear(HouseholdIndex h, HouseholdModel* m, AlertKind kind, int64_t at_ts,
+                     std::vector<Finding>* out) {
+  if (!(m->open_mask & KindBit(kind))) return;
+  Evidence e;
+  e.since_ts = at_ts;
+  Emit(h, m, kind, FindingState::kCleared,
+       static_cast<Severity>(m->open_severity[static_cast<int>(kind)]), at_ts, e, out);
+}
+
+float Detector::Sensitivity(const HouseholdModel& m, AlertKind k) const {
+  return std::pow(1.25f, static_cast<float>(m.sensitivity[static_cast<int>(k)]));
+}
+
+void Detector::Recalibrate(HouseholdModel* m, const ModelParams& p) {
+  // Night distribution -> standby, night high, spread.
+  if (m->night_count >= 8) {
+    std::array<uint16_t, kNightRing> tmp;
+    const int n = m->night_count;
+    std::copy(m->night.begin(), m->night.begin() + n, tmp.begin());
+    std::sort(tmp.begin(), tmp.begin() + n);
+    auto q = [&](double f) {
+      return tmp[std::min(n - 1, static_cast<int>(f * (n - 1) + 0.5))] / kNightScale;
+    };
+    const float ih = m->interval_s / 3600.0f;
+    m->standby_kwh = q(0.10);
+    m->night_hi_kwh = q(0.95) * 1.10f + 0.010f * ih;
+    m->night_max_kwh = std::max(q(1.0) * 1.20f + 0.02f * ih, m->night_hi_kwh * 1.5f);
+    m->spread_kwh = (q(0.90) - q(0.10)) * 1.25f + 0.010f * ih;
+    // Night distribution of log energy and of log steps (ring order is time order), robustly:
+    // median and half the 16–84 % range.
+    const float eps = kEpsKwhPerH * ih;
+    std::array<float, kNightRing> lv, ls;
+    int ns = 0;
+    for (int i = 0; i < n; ++i) lv[i] = std::log(tmp[i] / kNightScale + eps);
+    for (int i = 1; i < n; ++i) {
+      const int a = (m->night_next - n + i - 1 + 2 * kNightRing) % kNightRing;
+      const int b = (a + 1) % kNightRing;
+      ls[ns++] =
+          std::log(std::abs(static_cast<int>(m->night[b]) - m->night[a]) / kNightScale + eps);
+    }
+    std::sort(ls.begin(), ls.begin() + ns);
+    auto robust = [](const std::array<float, kNightRing>& v, int cnt, float* mu, float* sigma) {
+      auto q = [&](double f) {
+        return v[std::min(cnt - 1, static_cast<int>(f * (cnt - 1) + 0.5))];
+      };
+      *mu = q(0.5);
+      *sigma = std::max(0.08f, (q(0.84) - q(0.16)) / 2);
+    };
+    robust(lv, n, &m->night_mu, &m->night_sigma);
+    robust(ls, ns, &m->night_step_mu, &m->night_step_sigma);
+    ++m->night_stats_day_count;
+  }
+  auto threshold = [&](const PeakHistory& h, AlertKind k, float cold_factor) {
+    const KindParams& kp = p[k];
+    const float floor = static_cast<float>(kp.threshold);
+    float t;
+    if (h.count < kColdRingDays || !m->learning_ready)
+      t = floor * cold_factor;
+    else
+      t = std::max(floor, h.GumbelLevel(static_cast<float>(kp.factor)));
+    return t * Sensitivity(*m, k);
+  };
+  // The likelihood-ratio CUSUMs gate the idle-run detectors: a spell alerts only when it is both
+  // longer than this home's spells at that time of day and made of readings this home rarely
+  // shows at those hours. Their thresholds: the Gumbel level of the daily peaks at kGateZ.
+  auto gate = [&](const PeakHistory& hist) {
+    if (hist.count < kColdRingDays || !m->learning_ready) return kGateFloor;
+    return std::max(kGateFloor, hist.GumbelLevel(static_cast<float>(options_.gate_z)));
+  };
+  m->t_quiet = gate(m->quiet_hist);
+  m->t_flat = gate(m->flat_hist);
+  m->t_high = threshold(m->high_hist, AlertKind::kHighUsage, 2.0f);
+  // No morning activity: armed when mornings are regular (enough recorded days).
+  m->morning_deadline_min = -1;
+  if (m->learning_ready && m->first_act_count >= 14) {
+    int latest = 0;
+    for (int i = 0; i < m->first_act_count; ++i) latest = std::max<int>(latest, m->first_act[i]);
+    const int deadline =
+        latest + static_cast<int>(p[AlertKind::kNoMorningActivity].margin_hours * 60);
+    if (latest <= 12 * 60) m->morning_deadline_min = static_cast<int16_t>(deadline);
+  }
+}
+
+void Detector::RollDay(HouseholdIndex h, HouseholdModel* m, const ModelParams& p, int32_t day,
+                       int64_t at_ts, std::vector<Finding>* out) {
+  // Close the day that ended: daily peaks, first activity, daily totals.
+  const bool full_day = m->day_hours >= 20.0f;
+  // A day's peak enters the history censored at the fit's 95 % level: the robust fit (median,
+  // quartiles) is then unmoved by incidents, real absences or alerts, and moves only when such
+  // days become common, as a changed routine makes them. (Capping at the threshold itself would
+  // ratchet the threshold up with every alert.)
+  auto censored = [&](const PeakHistory& hist, float peak, float t) {
+    const float cap = hist.count >= 4 ? hist.GumbelLevel(3.0f) : t;
+    return std::min(peak, std::min(cap, t));
+  };
+  // Before the home's own routine is learned the priors make every day look odd: those days
+  // teach nothing. A day that an episode spanned from its start is an absence or an incident,
+  // not a routine day, and is left out too.
+  if (m->learning_ready) {
+    const uint16_t carried = m->open_at_day_start;
+    if (!(carried & KindBit(AlertKind::kInactivity)))
+      m->quiet_hist.Push(censored(m->quiet_hist, m->quiet_day_peak, m->t_quiet));
+    if (!(carried & KindBit(AlertKind::kFrozen)))
+      m->flat_hist.Push(censored(m->flat_hist, m->flat_day_peak, m->t_flat));
+    if (!(carried & KindBit(AlertKind::kHighUsage)))
+      m->high_hist.Push(censored(m->high_hist, m->high_day_peak, m->t_high));
+  }
+  m->alerted_today = m->open_mask;
+  m->open_at_day_start = m->open_mask;
+  if (m->today_first_act_min >= 0) {
+    m->first_act[m->first_act_next] = static_cast<uint16_t>(m->today_first_act_min);
+    m->first_act_next = static_cast<uint8_t>((m->first_act_next + 1) % kFirstActivityDays);
+    if (m->first_act_count < kFirstActivityDays) ++m->first_act_count;
+  }
+  if (m->open_mask & KindBit(AlertKind::kNoMorningActivity))
+    Clear(h, m, AlertKind::kNoMorningActivity, at_ts, out);
+  if (full_day && m->night_stats_day_count > 0) {
+    const float n_int = m->day_hours * 3600.0f / std::max(1, m->interval_s);
+    const float active = std::max(0.0f, m->day_kwh - m->standby_kwh * n_int);
+    const float la = std::log(std::max(active, 0.05f));
+    if (m->active_days < 14) {
+      const float a = 1.0f / (m->active_days + 1);
+      m->log_active_long += a * (la - m->log_active_long);
+      m->log_active_short = m->log_active_long;
+      m->log_active_dev += a * (std::fabs(la - m->log_active_long) - m->log_active_dev);
+    } else {
+      const KindParams& lp = p[AlertKind::kLowDailyUsage];
+      const float usual = std::exp(m->log_active_long);
+      if (lp.enabled && m->learning_ready && usual >= 0.5f &&
+          active <
+              static_cast<float>(lp.factor) * usual / Sensitivity(*m, AlertKind::kLowDailyUsage)) {
+        if (!(m->open_mask & KindBit(AlertKind::kLowDailyUsage))) {
+          Evidence e;
+          e.since_ts = at_ts - static_cast<int64_t>(m->day_hours * 3600);
+          e.duration_h = m->day_hours;
+          e.observed_kwh = active;
+          e.expected_kwh = usual;
+          e.threshold = lp.factor * usual;
+          Emit(h, m, AlertKind::kLowDailyUsage, FindingState::kRaised, Severity::kMedium, at_ts, e,
+               out);
+        }
+      } else if (active >= 2 * lp.factor * usual) {
+        Clear(h, m, AlertKind::kLowDailyUsage, at_ts, out);
+      }
+      m->log_active_short += 0.4f * (la - m->log_active_short);
+      const KindParams& dp = p[AlertKind::kDecline];
+      const float drop = m->log_active_short - m->log_active_long;
+      const bool low = drop < std::log(static_cast<float>(dp.factor));
+      m->decline_days = low ? static_cast<uint8_t>(std::min(255, m->decline_days + 1)) : 0;
+      // The long-run level learns only from days that do not look like a decline.
+      if (drop > std::log(0.7f)) {
+        m->log_active_long += 0.035f * (la - m->log_active_long);
+        m->log_active_dev += 0.035f * (std::fabs(la - m->log_active_long) - m->log_active_dev);
+      }
+      if (dp.enabled && m->learning_ready && m->decline_days >= dp.threshold &&
+          !(m->open_mask & KindBit(AlertKind::kDecline))) {
+        Evidence e;
+        e.since_ts = at_ts - static_cast<int64_t>(m->decline_days) * 86400;
+        e.duration_h = m->decline_days * 24.0;
+        e.days_usual = m->decline_days;
+        e.observed_kwh = std::exp(m->log_active_short);
+        e.expected_kwh = std::exp(m->log_active_long);
+        e.probability = std::exp(drop);
+        e.threshold = dp.factor;
+        Emit(h, m, AlertKind::kDecline, FindingState::kRaised, Severity::kLow, at_ts, e, out);
+      } else if (drop > std::log(0.7f)) {
+        Clear(h, m, AlertKind::kDecline, at_ts, out);
+      }
+    }
+    ++m->active_days;
+  }
+  if (m->day_hours > 0) ++m->days_seen;
+  m->learning_ready = m->days_seen >= options_.min_learning_days ? 1 : 0;
+  // Feedback decays back one notch every two weeks.
+  if (day - m->sensitivity_day >= 14) {
+    for (auto& s : m->sensitivity) s = static_cast<int8_t>(s > 0 ? s - 1 : (s < 0 ? s + 1 : 0));
+    m->sensitivity_day = day;
+  }
+  Recalibrate(m, p);
+  m->cur_day = day;
+  m->day_kwh = 0;
+  m->day_hours = 0;
+  m->quiet_day_peak = m->s_quiet;
+  m->flat_day_peak = m->s_flat;
+  m->high_day_peak = m->cusum_high;
+  m->today_first_act_min = -1;
+}
+
+float Detector::IdleThresholdH(const HouseholdModel& m, const KindParams& kp, int bucket) const {
+  // Cold: a fixed, conservative length until enough weeks of the home's own spells are known.
+  if (!m.learning_ready || m.idle_weeks_seen < 2) return static_cast<float>(kp.threshold);
+  // The longest spell of the last kIdleWeeks weeks that was under way at this time of day.
+  int mx = 0;
+  for (int w = 0; w < kIdleWeeks; ++w) mx = std::max<int>(mx, m.idle_week_max[bucket][w]);
+  const float longest = mx / 4.0f;
+  return std::max(static_cast<float>(kp.min_hours),
+                  longest * static_cast<float>(kp.factor) + static_cast<float>(kp.margin_hours)) *
+         Sensitivity(m, AlertKind::kInactivity);
+}
+
+void Detector::ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParams& p, float x,
+                           int64_t ts, int sod, int dt, int days_of_type, float pa,
+                           std::vector<Finding>* out) {
+  const int32_t week = static_cast<int32_t>(FloorDiv(m->cur_day, 7));
+  if (week != m->idle_week) {
+    const int steps = std::min<int>(kIdleWeeks, std::max(1, week - m->idle_week));
+    for (int i = 1; i <= steps; ++i)
+      for (auto& b : m->idle_week_max) b[(m->idle_week + i) % kIdleWeeks] = 0;
+    if (m->night_stats_day_count >= 3 && m->idle_weeks_seen < 255) ++m->idle_weeks_seen;
+    m->idle_week = week;
+  }
+  const float band = m->spread_kwh;
+  auto end_run = [&]() {
+    // The run's length enters its start bucket; for every bucket boundary (22, 02, 06, 10, 14,
+    // 18 h local) that the run spanned, what remained of it from there enters that bucket too:
+    // a spell begun at 02:30 is then judged against nights that were still quiet at 02:00.
+    const int64_t end = ts - m->interval_s;
+    // A spell that alerted and then ended soon after was an ordinary long spell of this home's
+    // life and is learned from; one that went on (an incident, an absence of days) is not.
+    const float run_h = (end - m->idle_since) / 3600.0f;
+    // A spell of a day or more is an absence or an incident, never a routine to learn.
+    const bool learnable =
+        run_h < kMaxLearnedSpellH &&
+        (!m->idle_alerted ||
+         run_h < 1.5f * IdleThresholdH(*m, p[AlertKind::kInactivity], m->idle_bucket));
+    if (learnable && m->night_stats_day_count >= 3 && m->idle_n > 1 && end > m->idle_since) {
+      auto put = [&](int bucket, int64_t from) {
+        const float len_h = (end - from) / 3600.0f;
+        uint8_t& cell = m->idle_week_max[bucket][m->idle_week % kIdleWeeks];
+        cell = static_cast<uint8_t>(
+            std::max<int>(cell, std::min(255, static_cast<int>(len_h * 4 + 0.5f))));
+      };
+      put(m->idle_bucket, m->idle_since);
+      const int64_t start_local = m->idle_since + OffsetAt(m->idle_since);
+      const int64_t off = OffsetAt(end);
+      // First boundary after the start: boundaries are at 22 h + 4 h * k.
+      int64_t b = FloorDiv(start_local - 22 * 3600, 4 * 3600) * 4 * 3600 + 22 * 3600 + 4 * 3600;
+      for (int k = 0; k < 24 && b - off < end; ++k, b += 4 * 3600) {
+        const int bucket =
+            static_cast<int>(FloorDiv(b - 22 * 3600, 4 * 3600) % kIdleBuckets + kIdleBuckets) %
+            kIdleBuckets;
+        put(bucket, b - off);
+      }
+    }
+    Clear(h, m, AlertKind::kInactivity, ts, out);
+    Clear(h, m, AlertKind::kFrozen, ts, out);
+    m->idle_n = 0;
+    m->idle_blip = 0;
+    m->idle_alerted = 0;
+    m->idle_since = ts;
+    m->idle_bucket = static_cast<uint8_t>(((sod / 3600 + 2) % 24) / 4);  // 22–02 h is bucket 0
+  };
+  if (m->idle_since == 0) end_run();
+  if (m->idle_n == 0) {
+    m->idle_lo = m->idle_hi = x;
+    m->idle_sum = x;
+    m->idle_n = 1;
+    m->idle_since = ts - m->interval_s;
+    m->idle_bucket = static_cast<uint8_t>(((sod / 3600 + 2) % 24) / 4);
+  } else {
+    const float lo = std::min(m->idle_lo, x), hi = std::max(m->idle_hi, x);
+    if (hi - lo <= band) {
+      m->idle_lo = lo;
+      m->idle_hi = hi;
+      m->idle_sum += x;
+      if (m->idle_n < 65535) ++m->idle_n;
+      m->idle_blip = 0;
+    } else if (m->idle_blip || x > m->idle_hi + 3 * band || x + 3 * band < m->idle_lo) {
+      end_run();
+      return;
+    } else {
+      m->idle_blip = 1;
+    }
+  }
+  const KindParams& kp = p[AlertKind::kInactivity];
+  const float len_h = (ts - m->idle_since) / 3600.0f;
+  const float t_h = IdleThresholdH(*m, kp, m->idle_bucket);
+#ifdef GRIDWATCH_MODEL_TRACE
+  static const long trace_h =
+      getenv("GRIDWATCH_TRACE_HOUSEHOLD") ? atol(getenv("GRIDWATCH_TRACE_HOUSEHOLD")) : -1;
+  if (static_cast<long>(h) == trace_h)
+    fprintf(stderr, "I %s x=%.3f lo=%.3f hi=%.3f band=%.3f blip=%d len=%.1f b=%d t=%.1f\n",
+            FormatRfc3339Utc(ts).c_str(), x, m->idle_lo, m->idle_hi, band, m->idle_blip, len_h,
+            m->idle_bucket, t_h);
+#endif
+  if (!kp.enabled || len_h < t_h) return;
+  const float level = m->idle_sum / m->idle_n;
+  const bool elevated = level > m->night_hi_kwh;
+  if (options_.gate_z > 0 && (elevated ? m->s_flat < m->t_flat : m->s_quiet < m->t_quiet)) return;
+  const AlertKind kind = elevated ? AlertKind::kFrozen : AlertKind::kInactivity;
+  if (elevated && !p[AlertKind::kFrozen].enabled) return;
+  const Severity sev = len_h >= 12 || len_h >= 2 * t_h ? Severity::kCritical : Severity::kHigh;
+  const bool open = m->open_mask & KindBit(kind);
+  if (open && static_cast<uint8_t>(sev) <= m->open_severity[static_cast<int>(kind)]) return;
+  m->idle_alerted = 1;
+  Evidence e;
+  e.since_ts = m->idle_since;
+  e.duration_h = len_h;
+  e.score = len_h;
+  e.threshold = t_h;
+  e.days_seen = days_of_type;
+  e.days_usual = static_cast<int>(pa * days_of_type + 0.5f);
+  e.day_type = dt;
+  e.observed_kwh = level;
+  e.expected_low_kwh = m->standby_kwh;
+  e.expected_high_kwh = m->night_hi_kwh;
+  e.level_kwh_per_h = level * 3600.0f / m->interval_s;
+  Emit(h, m, kind, open ? FindingState::kUpdated : FindingState::kRaised, sev, ts, e, out);
 }
 
 void Detector::Observe(const Reading& r, std::vector<Finding>* out) {
@@ -34,60 +470,315 @@ void Detector::Observe(const Reading& r, std::vector<Finding>* out) {
     return;
   }
   ++stats_.readings;
-  if (m->last_ts == 0) ++stats_.households_tracked;
-  if (m->last_ts != 0) {
-    const int64_t gap = r.ts_s - m->last_ts;
-    if (m->interval_s == 0 || gap < m->interval_s) m->interval_s = gap;
-  }
-  if (m->silent_open) {
-    Finding f;
-    f.household = r.household;
-    f.kind = AlertKind::kMeterSilent;
-    f.state = FindingState::kCleared;
-    f.at_ts = r.ts_s;
-    f.evidence.since_ts = m->last_ts;
-    f.summary_en = "meter reporting again";
-    f.summary_zh = "电表已恢复上报";
-    out->push_back(std::move(f));
-    m->silent_open = false;
-  }
-  m->last_ts = r.ts_s;
+  const HouseholdIndex h = r.household;
+  const ModelParams& p = params_[category_[h / num_shards_]];
+  const float x = std::max(0.0f, r.energy_kwh);
   if (r.ts_s > now_s_) now_s_ = r.ts_s;
+
+  if (m->last_ts == 0) {
+    ++stats_.households_tracked;
+    m->last_ts = r.ts_s;
+    m->first_ts = r.ts_s;
+    m->prev_kwh = x;
+    const int64_t local = r.ts_s + OffsetAt(r.ts_s);
+    m->cur_day = static_cast<int32_t>(FloorDiv(local, 86400));
+    m->sensitivity_day = m->cur_day;
+    return;
+  }
+  const int64_t gap = r.ts_s - m->last_ts;
+  if (m->open_mask & KindBit(AlertKind::kMeterSilent))
+    Clear(h, m, AlertKind::kMeterSilent, r.ts_s, out);
+  if (gap >= 60 && (m->interval_s == 0 || gap < m->interval_s)) {
+    if (m->interval_s != 0 && gap * 2 <= m->interval_s) m->night_count = 0;  // new cadence
+    m->interval_s = static_cast<int32_t>(gap);
+  }
+  if (gap > m->interval_s)
+    m->long_gap_s = std::max(m->long_gap_s * 0.999f, static_cast<float>(gap));
+  else
+    m->long_gap_s *= 0.999f;
+  const bool contiguous = gap <= m->interval_s;
+  m->last_ts = r.ts_s;
+  const float ih = m->interval_s / 3600.0f;
+
+  // Local time of the interval's middle.
+  const int64_t mid = r.ts_s - m->interval_s / 2;
+  const int64_t local = mid + OffsetAt(mid);
+  const int32_t day = static_cast<int32_t>(FloorDiv(local, 86400));
+  const int sod = static_cast<int>(local - static_cast<int64_t>(day) * 86400);
+  const int slot = std::min(kSlots - 1, sod / 1800);
+  if (day != m->cur_day) RollDay(h, m, p, day, r.ts_s, out);
+  const int dt = DayType(day);
+  m->day_kwh += x;
+  m->day_hours += ih;
+  if (sod >= 3600 && sod < 5 * 3600) {
+    m->night[m->night_next] = ToKwh16(x);
+    m->night_next = static_cast<uint8_t>((m->night_next + 1) % kNightRing);
+    if (m->night_count < kNightRing) ++m->night_count;
+  }
+  if (m->slot_seen[slot] < 65535) ++m->slot_seen[slot];
+  const float prev = contiguous ? m->prev_kwh : -1.0f;
+  m->prev_kwh = x;
+
+  // No power: exact zeros where standby is never zero.
+  const float zero = x == 0.0f ? 1.0f : 0.0f;
+  {
+    const KindParams& kp = p[AlertKind::kNoPower];
+    if (zero > 0) {
+      if (m->zero_run == 0) m->zero_since = r.ts_s - m->interval_s;
+      if (m->zero_run < 65535) ++m->zero_run;
+      if (kp.enabled && m->p_zero < 0.002f && m->standby_kwh > 0.004f * ih &&
+          m->zero_run * ih >= kp.min_hours && !(m->open_mask & KindBit(AlertKind::kNoPower))) {
+        Evidence e;
+        e.since_ts = m->zero_since;
+        e.duration_h = m->zero_run * ih;
+        e.observed_kwh = 0;
+        e.expected_low_kwh = m->standby_kwh;
+        Emit(h, m, AlertKind::kNoPower, FindingState::kRaised, Severity::kHigh, r.ts_s, e, out);
+      }
+    } else {
+      m->zero_run = 0;
+      Clear(h, m, AlertKind::kNoPower, r.ts_s, out);
+    }
+    if (!(m->open_mask & KindBit(AlertKind::kNoPower))) m->p_zero += 0.002f * (zero - m->p_zero);
+  }
+
+  if (m->night_stats_day_count == 0) return;  // no notion of standby yet: learn only
+
+  // Learning rate: half-life in days of this day type, in observations of this slot.
+  const float days_frac = dt == 0 ? 5.0f / 7.0f : 2.0f / 7.0f;
+  const float obs_per_day = std::max(1.0f, 1800.0f / std::max(1, m->interval_s));
+  const float hl_obs = static_cast<float>(options_.half_life_days) * days_frac * obs_per_day;
+  const float alpha =
+      std::max(1.0f - std::exp2(-1.0f / hl_obs), 1.0f / (m->slot_seen[slot] + 1.0f));
+
+  const bool active = x > m->night_hi_kwh;  // for first activity and the usage band
+  const int hr = slot / 2;
+  const float eps = kEpsKwhPerH * ih;
+  const float lx = std::log(x + eps);
+  const float step = prev >= 0 ? std::fabs(x - prev) : 0.0f;
+  const float lstep = std::log(step + eps);
+
+  // --- Routine: predictive log-likelihood ratios first, then learn from this interval.
+  // log N(l; mu_night, s_night) - log N(l; mu_slot, s_slot), clipped: "nobody up" against "this
+  // home at this hour".
+  // One-sided under the night: use below the night's usual level is "nobody up" as much as at it.
+  auto llr = [](float l, float mu0, float s0, float mu1, float s1) {
+    const float z0 = std::max(0.0f, l - mu0) / s0, z1 = (std::max(l, mu0) - mu1) / s1;
+    return std::clamp(-0.5f * z0 * z0 - std::log(s0) + 0.5f * z1 * z1 + std::log(s1), -4.0f, 3.0f);
+  };
+  HouseholdModel::LogDist& ld = m->level_d[dt][hr];
+  HouseholdModel::LogDist& sd = m->step_d[dt][hr];
+  const float lmu = ld.mu / 1000.0f, lsig = std::max(0.1f, 1.2533f * ld.dev / 1000.0f);
+  const float smu = sd.mu / 1000.0f, ssig = std::max(0.1f, 1.2533f * sd.dev / 1000.0f);
+  const float llr_level = llr(lx, m->night_mu, m->night_sigma, lmu, lsig);
+  const float llr_step = llr(lstep, m->night_step_mu, m->night_step_sigma, smu, ssig);
+  auto learn = [&](HouseholdModel::LogDist& d, float l) {
+    const float mu = d.mu / 1000.0f, dev = d.dev / 1000.0f;
+    const float nmu = mu + alpha * (l - mu);
+    const float ndev = dev + alpha * (std::fabs(l - mu) - dev);
+    d.mu = static_cast<int16_t>(std::clamp(nmu * 1000.0f, -30000.0f, 30000.0f));
+    d.dev = static_cast<int16_t>(std::clamp(ndev * 1000.0f, 1.0f, 30000.0f));
+  };
+  learn(ld, lx);
+  if (prev >= 0) learn(sd, lstep);
+  const int days_of_type =
+      std::max(1, std::min(28, static_cast<int>(m->days_seen * days_frac + 0.5f)));
+  // Share of days on which this hour's use is above the night's usual level (normal approx.).
+  const float pa = 0.5f * std::erfc((m->night_mu + m->night_sigma - lmu) / (lsig * 1.41421356f));
+
+  // --- Evidence gates: CUSUMs of the log-likelihood ratio "this reading came from the home's
+  // night (nobody up)" against "from its usual distribution at this hour", on the level and on
+  // the step from the previous reading. They grow fastest where the home is reliably active and
+  // reset when use shows someone is up; capped so that a long quiet stretch is forgotten within
+  // hours of use returning.
+  m->s_quiet = std::clamp(m->s_quiet + llr_level, 0.0f, 2.0f * std::max(m->t_quiet, 1.0f));
+  m->quiet_day_peak = std::max(m->quiet_day_peak, m->s_quiet);
+  if (prev >= 0)
+    m->s_flat = std::clamp(m->s_flat + llr_step, 0.0f, 2.0f * std::max(m->t_flat, 1.0f));
+  m->flat_day_peak = std::max(m->flat_day_peak, m->s_flat);
+
+  ObserveIdle(h, m, p, x, r.ts_s, sod, dt, days_of_type, pa, out);
+
+  // --- High usage: CUSUM of use above the slot's upper level, with a drift allowance.
+  {
+    const KindParams& kp = p[AlertKind::kHighUsage];
+    float hi = m->slot_high[slot] / kNightScale;
+    if (hi <= 0) hi = std::max(x, m->night_hi_kwh);
+    const float base = std::max(hi, m->night_max_kwh);
+    const float excess = x - base - 0.25f * ih;
+    const bool open = m->open_mask & KindBit(AlertKind::kHighUsage);
+    if (m->cusum_high <= 0) m->high_since = r.ts_s - m->interval_s;
+    m->cusum_high = std::clamp(m->cusum_high + excess, 0.0f, 2.0f * std::max(m->t_high, 1.0f));
+    if (m->cusum_high <= 0) {
+      if (open) Clear(h, m, AlertKind::kHighUsage, r.ts_s, out);
+    }
+    m->high_day_peak = std::max(m->high_day_peak, m->cusum_high);
+    const double hours = (r.ts_s - m->high_since) / 3600.0;
+    if (kp.enabled && !open && m->cusum_high >= m->t_high && hours >= kp.min_hours) {
+      Evidence e;
+      e.since_ts = m->high_since;
+      e.duration_h = hours;
+      e.observed_kwh = m->cusum_high;
+      e.expected_high_kwh = base / ih;
+      e.score = m->cusum_high;
+      e.threshold = m->t_high;
+      e.level_kwh_per_h = x / ih;
+      const int hod = sod / 3600;
+      Emit(h, m, AlertKind::kHighUsage, FindingState::kRaised,
+           (hod >= 22 || hod < 6) ? Severity::kHigh : Severity::kMedium, r.ts_s, e, out);
+    }
+    // The slot's upper level (about its 90th percentile) learns only outside episodes.
+    if (!(m->open_mask & KindBit(AlertKind::kHighUsage))) {
+      const float g = std::max(0.04f, 1.0f / m->slot_seen[slot]);
+      hi = x > hi ? hi * (1.0f + 0.9f * g) : hi * (1.0f - 0.1f * g);
+      m->slot_high[slot] = ToKwh16(std::max(hi, 0.0001f));
+    }
+  }
+
+#ifdef GRIDWATCH_MODEL_TRACE
+  static const long trace_h =
+      getenv("GRIDWATCH_TRACE_HOUSEHOLD") ? atol(getenv("GRIDWATCH_TRACE_HOUSEHOLD")) : -1;
+  if (static_cast<long>(h) == trace_h)
+    fprintf(stderr,
+            "T %s x=%.3f lx=%.2f slot=%.2f/%.2f night=%.2f/%.2f llr=%.2f sq=%.2f tq=%.2f sf=%.2f "
+            "tf=%.2f cus=%.2f th=%.2f\n",
+            FormatRfc3339Utc(r.ts_s).c_str(), x, lx, lmu, lsig, m->night_mu, m->night_sigma,
+            llr_level, m->s_quiet, m->t_quiet, m->s_flat, m->t_flat, m->cusum_high, m->t_high);
+#endif
+  // --- No morning activity: nothing by the latest first activity of recent weeks + margin.
+  {
+    const KindParams& kp = p[AlertKind::kNoMorningActivity];
+    if (active && m->today_first_act_min < 0 && sod >= 4 * 3600)
+      m->today_first_act_min = static_cast<int16_t>(sod / 60);
+    if (active) Clear(h, m, AlertKind::kNoMorningActivity, r.ts_s, out);
+    if (kp.enabled && m->morning_deadline_min >= 0 && m->today_first_act_min < 0 &&
+        sod / 60 >= m->morning_deadline_min && sod < 15 * 3600 &&
+        !(m->open_mask & KindBit(AlertKind::kNoMorningActivity))) {
+      Evidence e;
+      e.since_ts = m->idle_since;
+      e.duration_h = (r.ts_s - m->idle_since) / 3600.0;
+      e.usual_first_activity_min = m->morning_deadline_min - static_cast<int>(kp.margin_hours * 60);
+      e.days_seen = m->first_act_count;
+      e.day_type = dt;
+      Emit(h, m, AlertKind::kNoMorningActivity, FindingState::kRaised, Severity::kHigh, r.ts_s, e,
+           out);
+    }
+  }
 }
 
 void Detector::AdvanceTo(int64_t now_s, std::vector<Finding>* out) {
   if (now_s <= now_s_) return;
   now_s_ = now_s;
   for (size_t i = 0; i < models_.size(); ++i) {
-    HouseholdModel& m = *models_[i];
-    if (m.last_ts == 0 || m.silent_open) continue;
-    const int64_t limit = std::max<int64_t>(4 * std::max<int64_t>(m.interval_s, 900), 2 * 3600);
-    if (now_s - m.last_ts >= limit) {
-      Finding f;
-      f.household = static_cast<HouseholdIndex>(i * num_shards_ + shard_);
-      f.kind = AlertKind::kMeterSilent;
-      f.severity = Severity::kLow;
-      f.at_ts = now_s;
-      f.evidence.since_ts = m.last_ts;
-      f.evidence.duration_h = (now_s - m.last_ts) / 3600.0;
-      f.summary_en = "meter silent";
-      f.summary_zh = "电表无数据";
-      out->push_back(std::move(f));
-      ++stats_.findings[static_cast<int>(AlertKind::kMeterSilent)];
-      m.silent_open = true;
+    HouseholdModel& m = models_[i];
+    if (m.last_ts == 0 || m.interval_s == 0 || (m.open_mask & KindBit(AlertKind::kMeterSilent)))
+      continue;
+    const KindParams& kp = params_[category_[i]][AlertKind::kMeterSilent];
+    if (!kp.enabled) continue;
+    const double limit_s = std::max(
+        2.0 * m.interval_s,
+        std::min(kp.threshold * 3600.0, std::max(kp.min_hours * 3600.0, kp.factor * m.long_gap_s)));
+    if (now_s - m.last_ts >= limit_s) {
+      Evidence e;
+      e.since_ts = m.last_ts;
+      e.duration_h = (now_s - m.last_ts) / 3600.0;
+      e.threshold = limit_s / 3600.0;
+      Emit(static_cast<HouseholdIndex>(i * num_shards_ + shard_), &m, AlertKind::kMeterSilent,
+           FindingState::kRaised, Severity::kLow, now_s, e, out);
     }
   }
 }
 
-std::vector<ExpectedPoint> Detector::ExpectedBand(HouseholdIndex, int64_t, int64_t) const {
-  return {};
+std::vector<ExpectedPoint> Detector::ExpectedBand(HouseholdIndex h, int64_t from_s,
+                                                  int64_t to_s) const {
+  std::vector<ExpectedPoint> pts;
+  if (!Owns(h) || h / num_shards_ >= models_.size()) return pts;
+  const HouseholdModel& m = models_[h / num_shards_];
+  if (m.interval_s <= 0 || to_s <= from_s) return pts;
+  const int64_t step = m.interval_s;
+  for (int64_t t = from_s - FloorDiv(from_s, step) * step == 0
+                       ? from_s + step
+                       : (FloorDiv(from_s, step) + 1) * step;
+       t <= to_s && pts.size() < 20000; t += step) {
+    const int64_t mid = t - step / 2;
+    const int64_t local = mid + tz_->OffsetAt(mid);
+    const int32_t day = static_cast<int32_t>(FloorDiv(local, 86400));
+    const int slot =
+        std::min(kSlots - 1, static_cast<int>((local - static_cast<int64_t>(day) * 86400) / 1800));
+    const HouseholdModel::LogDist& d = m.level_d[DayType(day)][slot / 2];
+    const float pa = std::clamp((d.mu / 1000.0f - m.night_mu) / 3.0f, 0.0f, 1.0f);
+    const float hi = std::max(m.slot_high[slot] / kNightScale, m.night_hi_kwh);
+    ExpectedPoint p;
+    p.ts_s = t;
+    p.low_kwh = m.standby_kwh;
+    p.high_kwh = hi;
+    p.expected_kwh = m.standby_kwh + pa * (hi - m.standby_kwh) * 0.5f;
+    pts.push_back(p);
+  }
+  return pts;
 }
 
-void Detector::AdjustSensitivity(HouseholdIndex, AlertKind, int) {}
+void Detector::AdjustSensitivity(HouseholdIndex h, AlertKind kind, int notches) {
+  HouseholdModel* m = ModelFor(h);
+  if (!m) return;
+  int8_t& s = m->sensitivity[static_cast<int>(kind)];
+  s = static_cast<int8_t>(std::clamp(s + notches, -2, 4));
+}
 
-DetectorStats Detector::stats() const { return stats_; }
+DetectorStats Detector::stats() const {
+  DetectorStats s = stats_;
+  s.households_learning = s.households_ready = 0;
+  for (const auto& m : models_) {
+    if (m.last_ts == 0) continue;
+    (m.learning_ready ? s.households_ready : s.households_learning)++;
+  }
+  return s;
+}
 
-void Detector::Save(std::ostream&) const {}
-bool Detector::Load(std::istream&) { return true; }
+namespace {
+constexpr char kMagic[8] = {'G', 'W', 'D', 'E', 'T', '0', '0', '1'};
+struct CheckpointHeader {
+  char magic[8];
+  uint32_t model_size;
+  int32_t shard;
+  int32_t num_shards;
+  uint32_t reserved;
+  uint64_t count;
+  int64_t now_s;
+};
+}  // namespace
+
+void Detector::Save(std::ostream& out) const {
+  CheckpointHeader hd{};
+  std::memcpy(hd.magic, kMagic, sizeof kMagic);
+  hd.model_size = sizeof(HouseholdModel);
+  hd.shard = shard_;
+  hd.num_shards = num_shards_;
+  hd.count = models_.size();
+  hd.now_s = now_s_;
+  out.write(reinterpret_cast<const char*>(&hd), sizeof hd);
+  out.write(reinterpret_cast<const char*>(&stats_), sizeof stats_);
+  out.write(reinterpret_cast<const char*>(models_.data()),
+            static_cast<std::streamsize>(models_.size() * sizeof(HouseholdModel)));
+}
+
+bool Detector::Load(std::istream& in) {
+  CheckpointHeader hd{};
+  if (!in.read(reinterpret_cast<char*>(&hd), sizeof hd)) return false;
+  if (std::memcmp(hd.magic, kMagic, sizeof kMagic) != 0 ||
+      hd.model_size != sizeof(HouseholdModel) || hd.shard != shard_ ||
+      hd.num_shards != num_shards_ || hd.count > models_.size())
+    return false;
+  DetectorStats st;
+  if (!in.read(reinterpret_cast<char*>(&st), sizeof st)) return false;
+  std::vector<HouseholdModel> loaded(hd.count);
+  if (!in.read(reinterpret_cast<char*>(loaded.data()),
+               static_cast<std::streamsize>(hd.count * sizeof(HouseholdModel))))
+    return false;
+  std::copy(loaded.begin(), loaded.end(), models_.begin());
+  stats_ = st;
+  now_s_ = hd.now_s;
+  return true;
+}
 
 }  // namespace gridwatch

@@ -20,12 +20,14 @@
 
 namespace gridwatch {
 
-class HouseholdModel;
+struct HouseholdModel;
+struct ModelParams;
+struct KindParams;
 
 struct DetectorStats {
-  uint64_t readings = 0;           // readings observed
-  uint64_t out_of_order = 0;       // readings older than the model's last (ignored)
-  uint64_t households_tracked = 0; // households with at least one reading
+  uint64_t readings = 0;            // readings observed
+  uint64_t out_of_order = 0;        // readings older than the model's last (ignored)
+  uint64_t households_tracked = 0;  // households with at least one reading
   uint64_t households_learning = 0;
   uint64_t households_ready = 0;
   uint64_t findings[kNumAlertKinds] = {};  // raised findings by kind
@@ -33,9 +35,9 @@ struct DetectorStats {
 
 // One point of a household's usual use, for the usage API and the web page.
 struct ExpectedPoint {
-  int64_t ts_s = 0;          // end of interval
-  double expected_kwh = 0;   // typical (median) use in this slot
-  double low_kwh = 0;        // usual band
+  int64_t ts_s = 0;         // end of interval
+  double expected_kwh = 0;  // typical (median) use in this slot
+  double low_kwh = 0;       // usual band
   double high_kwh = 0;
 };
 
@@ -80,6 +82,20 @@ class Detector {
 
  private:
   HouseholdModel* ModelFor(HouseholdIndex h);
+  void InitModel(HouseholdModel* m);
+  int DayType(int32_t local_day) const;
+  int32_t OffsetAt(int64_t ts);
+  float Sensitivity(const HouseholdModel& m, AlertKind k) const;
+  void Recalibrate(HouseholdModel* m, const ModelParams& p);
+  void RollDay(HouseholdIndex h, HouseholdModel* m, const ModelParams& p, int32_t day,
+               int64_t at_ts, std::vector<Finding>* out);
+  float IdleThresholdH(const HouseholdModel& m, const KindParams& kp, int bucket) const;
+  void ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParams& p, float x, int64_t ts,
+                   int sod, int dt, int days_of_type, float pa, std::vector<Finding>* out);
+  void Emit(HouseholdIndex h, HouseholdModel* m, AlertKind kind, FindingState state,
+            Severity severity, int64_t at_ts, const Evidence& e, std::vector<Finding>* out);
+  void Clear(HouseholdIndex h, HouseholdModel* m, AlertKind kind, int64_t at_ts,
+             std::vector<Finding>* out);
 
   DetectOptions options_;
   std::shared_ptr<const TimeZone> tz_;
@@ -87,7 +103,12 @@ class Detector {
   int shard_;
   int num_shards_;
   int64_t now_s_ = 0;
-  std::vector<std::unique_ptr<HouseholdModel>> models_;  // local index = household / num_shards
+  std::vector<int32_t> holidays_;       // local day numbers, sorted
+  std::vector<HouseholdModel> models_;  // local index = household / num_shards
+  std::vector<uint8_t> category_;       // local index -> index into params_
+  std::vector<ModelParams> params_;     // resolved parameters per category seen
+  int64_t off_from_ = 1, off_to_ = 0;   // UTC offset cache [from, to)
+  int32_t off_cached_ = 0;
   DetectorStats stats_;
 };
 

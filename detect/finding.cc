@@ -5,8 +5,8 @@
 namespace gridwatch {
 namespace {
 constexpr std::array<std::string_view, kNumAlertKinds> kKindNames = {
-    "inactivity", "no_morning_activity", "frozen",  "high_usage",
-    "low_daily_usage", "no_power",      "decline", "meter_silent"};
+    "inactivity", "no_morning_activity", "frozen", "high_usage", "low_daily_usage", "no_power",
+    "decline",    "meter_silent"};
 constexpr std::array<std::string_view, kNumSeverities> kSeverityNames = {"low", "medium", "high",
                                                                          "critical"};
 }  // namespace
@@ -29,9 +29,12 @@ std::optional<Severity> ParseSeverity(std::string_view name) {
 
 std::string_view FindingStateName(FindingState s) {
   switch (s) {
-    case FindingState::kRaised: return "raised";
-    case FindingState::kUpdated: return "updated";
-    case FindingState::kCleared: return "cleared";
+    case FindingState::kRaised:
+      return "raised";
+    case FindingState::kUpdated:
+      return "updated";
+    case FindingState::kCleared:
+      return "cleared";
   }
   return "?";
 }

@@ -1,22 +1,151 @@
-// HouseholdModel: what gridwatch knows of one home's routine, and the state of its detectors.
-// Internal to detect (not part of the public surface).
+// HouseholdModel: what gridwatch knows of one home's routine and the running state of its
+// detectors, as one flat, trivially copyable struct (≈1 KiB) so that a shard's homes sit in one
+// array, checkpoint as raw bytes and never allocate on the hot path.
 //
-// Confined to the owning Detector's thread.
+// The routine, learned with exponential forgetting from whatever interval the meter has:
+//  * night distribution: a ring of recent 01–05 h readings; its quantiles give the standby
+//    level (q10, fridges cycle), the "night high" above which an interval shows someone awake
+//    and the spread of readings that nobody touches;
+//  * per day type (weekday / weekend+holiday) and half-hour slot: how likely an interval is to
+//    show activity (above the night high) and to show change (a step larger than the spread);
+//  * per slot, the upper level of use (for high usage);
+//  * per home, the most surprising quiet stretches of recent days: each detector's threshold
+//    is calibrated to the home's own history (the k-th largest daily peak, times a margin).
+//
+// Confined to the owning Detector's thread. Internal to detect.
 #pragma once
 
+#include <array>
 #include <cstdint>
-#include <vector>
-
-#include "detect/finding.h"
-#include "detect/reading.h"
+#include <type_traits>
 
 namespace gridwatch {
 
-class HouseholdModel {
- public:
-  int64_t last_ts = 0;      // ts of the newest reading
-  int64_t interval_s = 0;   // inferred interval
-  bool silent_open = false;
+inline constexpr int kSlots = 48;        // half-hour slots of the local day (upper level)
+inline constexpr int kHours = 24;        // hourly slots of the routine's distributions
+inline constexpr int kBins = 3;          // reading bins relative to the night distribution
+inline constexpr int kDayTypes = 2;      // 0 = weekday, 1 = weekend or public holiday
+inline constexpr int kNightRing = 96;    // recent 01–05 h readings kept
+inline constexpr int kHistoryDays = 56;  // days of daily peaks kept per detector
+inline constexpr int kFirstActivityDays = 28;
+inline constexpr int kIdleWeeks = 12;   // weeks of idle-run maxima kept
+inline constexpr int kIdleBuckets = 6;  // start-time buckets of idle runs (4 h each)
+
+// Daily peaks of a detector's score, quantized to uint8 (score * 2, saturating at 127.5).
+struct PeakHistory {
+  std::array<uint8_t, kHistoryDays> peaks{};
+  uint8_t next = 0;
+  uint8_t count = 0;
+  void Push(float v);
+  // The peak exceeded on a share `p_day` of days, from a Gumbel tail fitted robustly (median
+  // and interquartile range) to the stored peaks: median + beta * (ln(1/p_day) - 0.3665).
+  // Returns 0 when fewer than 4 peaks are stored.
+  float GumbelLevel(float tail_z) const;
 };
+
+struct HouseholdModel {
+  // --- time and cadence
+  int64_t last_ts = 0;  // end of the newest reading (epoch s); 0 = never seen
+  int64_t first_ts = 0;
+  int32_t interval_s = 0;  // inferred interval (smallest gap seen)
+  int32_t cur_day = 0;     // local day number of the newest reading
+  float prev_kwh = -1;     // previous interval's energy (-1 = none or after a gap)
+  uint16_t days_seen = 0;  // local days with data
+  uint8_t learning_ready = 0;
+
+  // --- night distribution (kWh per interval, scaled to uint16: value * 1e4)
+  std::array<uint16_t, kNightRing> night{};
+  uint8_t night_next = 0;
+  uint8_t night_count = 0;
+  float standby_kwh = 0;    // q10 of the night ring
+  float night_hi_kwh = 0;   // q95 of the night ring, with a margin: above = activity
+  float night_max_kwh = 0;  // max of the night ring, with a margin: above = surely awake
+  float spread_kwh = 0;     // q90 - q10 of the night ring, with a margin: a larger step = change
+  uint16_t night_stats_day_count = 0;  // nights summarized so far
+
+  // --- routine: per day type and local hour, the distribution of log energy per interval and
+  // of log step between consecutive intervals, as a robust location and scale (fixed point,
+  // value * 1000): mean and mean absolute deviation learned with exponential forgetting.
+  struct LogDist {
+    int16_t mu = -2000;  // mean of log(kWh + eps) * 1000
+    int16_t dev = 1000;  // mean |log - mu| * 1000
+  };
+  std::array<std::array<LogDist, kHours>, kDayTypes> level_d{};
+  std::array<std::array<LogDist, kHours>, kDayTypes> step_d{};
+  // The same under the night distribution (nobody up).
+  float night_mu = 0, night_sigma = 1;
+  float night_step_mu = 0, night_step_sigma = 1;
+  std::array<uint16_t, kSlots> slot_high{};  // upper level of use per slot (kWh * 1e4 per interval)
+  std::array<uint16_t, kSlots> slot_seen{};  // observations per slot (saturating)
+
+  // --- idle runs: stretches in which use stays inside a band as narrow as the night's own
+  // fluctuation (nobody switching anything), at standby (inactivity) or above it (frozen).
+  // Their lengths are kept per start-time bucket as weekly maxima of the last kIdleWeeks weeks:
+  // the home's own survival curve of quiet spells, and each bucket's threshold in hours.
+  float idle_lo = 0, idle_hi = 0, idle_sum = 0;
+  uint16_t idle_n = 0;
+  uint8_t idle_blip = 0;
+  uint8_t idle_bucket = 0;
+  uint8_t idle_alerted = 0;
+  int64_t idle_since = 0;
+  int32_t idle_week = 0;  // week number of the ring's current column
+  std::array<std::array<uint8_t, kIdleWeeks>, kIdleBuckets> idle_week_max{};  // hours * 4
+  uint8_t idle_weeks_seen = 0;
+
+  // --- evidence gates: likelihood-ratio CUSUMs (nobody up vs this home at this hour) on levels
+  // and on steps, their daily peaks and calibrated thresholds
+  float s_quiet = 0;
+  float quiet_day_peak = 0;
+  PeakHistory quiet_hist;
+  float t_quiet = 0;
+  float s_flat = 0;
+  float flat_day_peak = 0;
+  PeakHistory flat_hist;
+  float t_flat = 0;
+
+  // --- high usage: CUSUM of use above the slot's upper level (kWh)
+  float cusum_high = 0;
+  int64_t high_since = 0;
+  float high_excess_kwh = 0;
+  float high_day_peak = 0;
+  PeakHistory high_hist;
+  float t_high = 0;
+
+  // --- no morning activity: minutes after midnight of the first activity, recent days
+  std::array<uint16_t, kFirstActivityDays> first_act{};
+  uint8_t first_act_next = 0;
+  uint8_t first_act_count = 0;
+  int16_t today_first_act_min = -1;
+  int16_t morning_deadline_min = -1;  // today's deadline (-1 = not armed)
+
+  // --- daily totals: low daily usage and decline
+  float day_kwh = 0;           // energy so far today
+  float day_hours = 0;         // hours of data so far today
+  float day_active_kwh = 0;    // energy above standby today
+  float log_active_long = 0;   // EWMA of log(daily active energy) (half-life ~ weeks)
+  float log_active_short = 0;  // EWMA over ~3 days
+  float log_active_dev = 0;    // EWMA of |deviation| of log daily active energy
+  uint16_t active_days = 0;    // days that entered the daily EWMAs
+  uint8_t decline_days = 0;    // consecutive days below the decline ratio
+
+  // --- no power: consecutive readings of exactly zero; share of zero readings
+  uint16_t zero_run = 0;
+  int64_t zero_since = 0;
+  float p_zero = 0;
+
+  // --- meter silence: typical long gap (s)
+  float long_gap_s = 0;
+
+  // --- episodes: which kinds have a raised, not yet cleared finding (bit per AlertKind)
+  uint16_t open_mask = 0;
+  uint16_t alerted_today = 0;
+  uint16_t open_at_day_start = 0;  // kinds open when the current local day began  // kinds raised
+                                   // (or still open) during the current local day
+  uint8_t open_severity[8] = {};
+  int8_t sensitivity[8] = {};   // feedback notches per kind (+ = less sensitive)
+  int32_t sensitivity_day = 0;  // day of the last decay step
+};
+
+static_assert(std::is_trivially_copyable_v<HouseholdModel>);
 
 }  // namespace gridwatch

@@ -12,8 +12,8 @@
 namespace gridwatch {
 
 struct Reading {
-  int64_t ts_s = 0;          // end of the interval, epoch seconds
-  float energy_kwh = 0.0f;   // energy used in the interval (>= 0)
+  int64_t ts_s = 0;         // end of the interval, epoch seconds
+  float energy_kwh = 0.0f;  // energy used in the interval (>= 0)
   HouseholdIndex household = 0;
 };
 static_assert(sizeof(Reading) == 16);

@@ -1,0 +1,124 @@
+#include "detect/explain.h"
+
+#include <cstdio>
+#include <string>
+
+#include "common/time_util.h"
+
+namespace gridwatch {
+namespace {
+
+std::string HhMm(const TimeZone& tz, int64_t ts) {
+  const int64_t local = tz.ToLocal(ts);
+  const int64_t sod = local - FloorDiv(local, 86400) * 86400;
+  char b[8];
+  std::snprintf(b, sizeof b, "%02d:%02d", static_cast<int>(sod / 3600),
+                static_cast<int>(sod / 60 % 60));
+  return b;
+}
+
+std::string MinToHhMm(int m) {
+  char b[8];
+  std::snprintf(b, sizeof b, "%02d:%02d", (m / 60) % 24, m % 60);
+  return b;
+}
+
+template <typename... A>
+std::string F(const char* fmt, A... a) {
+  char b[512];
+  std::snprintf(b, sizeof b, fmt, a...);
+  return b;
+}
+
+}  // namespace
+
+void Explain(const TimeZone& tz, Finding* f) {
+  const Evidence& e = f->evidence;
+  const std::string since = HhMm(tz, e.since_ts);
+  const bool weekend = e.day_type == 1;
+  const char* zh_day = weekend ? "周末" : "平日";
+  const char* en_day = weekend ? "at weekends" : "on weekdays";
+  if (f->state == FindingState::kCleared) {
+    switch (f->kind) {
+      case AlertKind::kMeterSilent:
+        f->summary_zh = "电表已恢复上报";
+        f->summary_en = "The meter is reporting again";
+        return;
+      default:
+        f->summary_zh = F("%s 起恢复正常用电", HhMm(tz, f->at_ts).c_str());
+        f->summary_en = F("Normal use resumed at %s", HhMm(tz, f->at_ts).c_str());
+        return;
+    }
+  }
+  switch (f->kind) {
+    case AlertKind::kInactivity:
+      f->summary_zh = F("自 %s 起无用电活动（%.1f 小时）；该户%s此时段 %d 天中 %d 天有活动",
+                        since.c_str(), e.duration_h, zh_day, e.days_seen, e.days_usual);
+      f->summary_en =
+          F("No electricity activity since %s (%.1f h); %s this home is active at "
+            "this time on %d of %d days",
+            since.c_str(), e.duration_h, en_day, e.days_usual, e.days_seen);
+      return;
+    case AlertKind::kFrozen:
+      f->summary_zh = F(
+          "自 %s 起用电持续不变（约 %.0f 瓦，%.1f 小时），无人操作迹象；该户%s此时段 "
+          "%d 天中 %d 天有变化",
+          since.c_str(), e.level_kwh_per_h * 1000, e.duration_h, zh_day, e.days_seen, e.days_usual);
+      f->summary_en = F(
+          "Use unchanged since %s (about %.0f W for %.1f h), no sign of anyone "
+          "switching anything; %s use changes at this time on %d of %d days",
+          since.c_str(), e.level_kwh_per_h * 1000, e.duration_h, en_day, e.days_usual, e.days_seen);
+      return;
+    case AlertKind::kNoMorningActivity:
+      f->summary_zh =
+          F("到 %s 仍无早间用电；近 %d 天该户最晚 %s 前开始用电", HhMm(tz, f->at_ts).c_str(),
+            e.days_seen, MinToHhMm(e.usual_first_activity_min).c_str());
+      f->summary_en =
+          F("No morning activity by %s; in the last %d days this home was always "
+            "up by %s",
+            HhMm(tz, f->at_ts).c_str(), e.days_seen, MinToHhMm(e.usual_first_activity_min).c_str());
+      return;
+    case AlertKind::kHighUsage:
+      f->summary_zh =
+          F("自 %s 起用电持续偏高（%.1f 小时多用 %.1f 千瓦时）；该户此时段通常不超过 "
+            "%.2f 千瓦时/小时",
+            since.c_str(), e.duration_h, e.observed_kwh, e.expected_high_kwh);
+      f->summary_en =
+          F("High use since %s (%.1f kWh more than usual over %.1f h); this home "
+            "usually stays under %.2f kWh/h at this time",
+            since.c_str(), e.observed_kwh, e.duration_h, e.expected_high_kwh);
+      return;
+    case AlertKind::kLowDailyUsage:
+      f->summary_zh = F("当日活动用电仅 %.2f 千瓦时（不计待机），该户通常约 %.2f 千瓦时",
+                        e.observed_kwh, e.expected_kwh);
+      f->summary_en =
+          F("The day's active use was only %.2f kWh (standby excluded); this home "
+            "usually uses about %.2f kWh",
+            e.observed_kwh, e.expected_kwh);
+      return;
+    case AlertKind::kNoPower:
+      f->summary_zh = F("自 %s 起读数为零（%.1f 小时），该户待机用电从不为零：可能断电或预付费用尽",
+                        since.c_str(), e.duration_h);
+      f->summary_en =
+          F("Readings of zero since %s (%.1f h) where standby is never zero: supply "
+            "cut or prepaid credit run out?",
+            since.c_str(), e.duration_h);
+      return;
+    case AlertKind::kDecline:
+      f->summary_zh =
+          F("近 %d 天活动用电持续下降，仅为平时的 %.0f%%", e.days_usual, e.probability * 100);
+      f->summary_en = F("Active use has declined for %d days in a row, to %.0f%% of usual",
+                        e.days_usual, e.probability * 100);
+      return;
+    case AlertKind::kMeterSilent:
+      f->summary_zh = F("电表自 %s 起无数据（%.1f 小时），该表通常每 %.0f 分钟上报", since.c_str(),
+                        e.duration_h, e.interval_s / 60);
+      f->summary_en =
+          F("No data from the meter since %s (%.1f h); it usually reports every "
+            "%.0f min",
+            since.c_str(), e.duration_h, e.interval_s / 60);
+      return;
+  }
+}
+
+}  // namespace gridwatch
