@@ -24,10 +24,6 @@ constexpr int kColdRingDays = 7;  // peaks needed before a home's own threshold 
 
 inline int KindBit(AlertKind k) { return 1 << static_cast<int>(k); }
 
-float P16(uint16_t v) { return v / 65535.0f; }
-uint16_t ToP16(float p) {
-  return static_cast<uint16_t>(std::clamp(p, 0.0f, 1.0f) * 65535.0f + 0.5f);
-}
 uint16_t ToKwh16(float kwh) {
   return static_cast<uint16_t>(std::clamp(kwh * kNightScale + 0.5f, 0.0f, 65535.0f));
 }
@@ -44,11 +40,6 @@ float PriorActive(int slot) {
   return 0.3f;
 }
 
-// Severity of an inactivity/frozen run by its surprise against the threshold and its length.
-Severity RunSeverity(float s, float t, double hours) {
-  if (hours >= 12 || s >= 2.5f * t) return Severity::kCritical;
-  return Severity::kHigh;
-}
 
 }  // namespace
 
@@ -194,11 +185,11 @@ void Detector::Recalibrate(HouseholdModel* m, const ModelParams& p) {
     }
     std::sort(ls.begin(), ls.begin() + ns);
     auto robust = [](const std::array<float, kNightRing>& v, int cnt, float* mu, float* sigma) {
-      auto q = [&](double f) {
+      auto at = [&](double f) {
         return v[std::min(cnt - 1, static_cast<int>(f * (cnt - 1) + 0.5))];
       };
-      *mu = q(0.5);
-      *sigma = std::max(0.08f, (q(0.84) - q(0.16)) / 2);
+      *mu = at(0.5);
+      *sigma = std::max(0.08f, (at(0.84) - at(0.16)) / 2);
     };
     robust(lv, n, &m->night_mu, &m->night_sigma);
     robust(ls, ns, &m->night_step_mu, &m->night_step_sigma);
