@@ -40,7 +40,6 @@ float PriorActive(int slot) {
   return 0.3f;
 }
 
-
 }  // namespace
 
 Detector::Detector(const DetectOptions& options, std::shared_ptr<const TimeZone> tz,
@@ -517,7 +516,7 @@ void Detector::Observe(const Reading& r, std::vector<Finding>* out) {
     if (zero > 0) {
       if (m->zero_run == 0) m->zero_since = r.ts_s - m->interval_s;
       if (m->zero_run < 65535) ++m->zero_run;
-      if (kp.enabled && m->p_zero < 0.002f && m->standby_kwh > 0.004f * ih &&
+      if (kp.enabled && m->p_zero < 0.01f && m->standby_kwh > 0.004f * ih &&
           m->zero_run * ih >= kp.min_hours && !(m->open_mask & KindBit(AlertKind::kNoPower))) {
         Evidence e;
         e.since_ts = m->zero_since;

@@ -1,0 +1,334 @@
+// Unit tests of the detectors on constructed traces: each fires when it must and stays quiet
+// when it must (late risers, storage heating, holidays), state survives a checkpoint, and the
+// same input gives the same findings.
+#include "detect/detector.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <sstream>
+
+#include "common/time_util.h"
+#include "tests/detect/synthetic_home.h"
+
+namespace gridwatch {
+namespace {
+
+using testing::HomeSpec;
+using testing::MakeRoutine;
+
+constexpr int64_t kStart = 1'700'000'000 - 1'700'000'000 % 86400;  // a UTC midnight (Tuesday)
+
+std::shared_ptr<const Registry> OneHome(const std::string& category = "elderly_alone") {
+  return Registry::FromHouseholds({Household{"H1", "M1", category, "S1", "C1", "G1", "addr"}});
+}
+
+struct Trace {
+  std::vector<Finding> findings;
+  std::vector<Finding> Raised(AlertKind k) const {
+    std::vector<Finding> out;
+    for (const auto& f : findings)
+      if (f.kind == k && f.state == FindingState::kRaised) out.push_back(f);
+    return out;
+  }
+  std::vector<Finding> RaisedWelfareAfter(int64_t t) const {
+    std::vector<Finding> out;
+    for (const auto& f : findings)
+      if (IsWelfare(f.kind) && f.state == FindingState::kRaised && f.at_ts >= t) out.push_back(f);
+    return out;
+  }
+};
+
+// Feeds readings in order with a data-clock tick every 15 minutes, as replay does.
+Trace Feed(Detector& d, const std::vector<Reading>& readings) {
+  Trace run;
+  int64_t next_tick = readings.empty() ? 0 : readings.front().ts_s + 900;
+  for (const auto& r : readings) {
+    while (next_tick < r.ts_s) {
+      d.AdvanceTo(next_tick, &run.findings);
+      next_tick += 900;
+    }
+    d.Observe(r, &run.findings);
+  }
+  return run;
+}
+
+Detector MakeDetector(DetectOptions opts = {}) {
+  return Detector(opts, TimeZone::Fixed(0), OneHome());
+}
+
+// Replaces readings in [from, to) with the home's night standby (a collapse: nobody up).
+void InjectCollapse(std::vector<Reading>* rs, int64_t from, int64_t to, double standby_kwh) {
+  for (auto& r : *rs)
+    if (r.ts_s > from && r.ts_s <= to) r.energy_kwh = static_cast<float>(standby_kwh);
+}
+
+TEST(DetectorTest, RoutineHomeStaysQuietForWeeks) {
+  auto d = MakeDetector();
+  auto rs = MakeRoutine(HomeSpec{}, kStart, 70);
+  Trace run = Feed(d, rs);
+  // After the learning weeks, an unchanging routine raises no welfare alert.
+  EXPECT_TRUE(run.RaisedWelfareAfter(kStart + 35 * 86400).empty());
+  EXPECT_EQ(d.stats().households_ready, 1u);
+}
+
+TEST(DetectorTest, DaytimeCollapseRaisesInactivityWithinHours) {
+  auto d = MakeDetector();
+  auto rs = MakeRoutine(HomeSpec{}, kStart, 60);
+  const int64_t fall = kStart + 50 * 86400 + 10 * 3600;  // 10:00 on day 50
+  InjectCollapse(&rs, fall, fall + 48 * 3600, 0.12 * 0.5);
+  Trace run = Feed(d, rs);
+  auto hits = run.Raised(AlertKind::kInactivity);
+  auto it =
+      std::find_if(hits.begin(), hits.end(), [&](const Finding& f) { return f.at_ts >= fall; });
+  ASSERT_NE(it, hits.end()) << "no inactivity after the fall";
+  EXPECT_LE(it->at_ts - fall, 12 * 3600) << "too late: " << (it->at_ts - fall) / 3600.0 << " h";
+  EXPECT_GE(it->evidence.since_ts, fall - 3600);
+  EXPECT_GE(it->severity, Severity::kHigh);
+  EXPECT_NE(it->summary_zh.find("无用电活动"), std::string::npos);
+  // Nothing before the fall.
+  EXPECT_TRUE(std::none_of(hits.begin(), hits.end(), [&](const Finding& f) {
+    return f.at_ts >= kStart + 35 * 86400 && f.at_ts < fall;
+  }));
+}
+
+TEST(DetectorTest, NightCollapseIsCaughtWhenTheMorningNeverComes) {
+  auto d = MakeDetector();
+  auto rs = MakeRoutine(HomeSpec{}, kStart, 60);
+  const int64_t fall = kStart + 50 * 86400 + 23 * 3600;
+  InjectCollapse(&rs, fall, fall + 48 * 3600, 0.06);
+  Trace run = Feed(d, rs);
+  auto hits = run.RaisedWelfareAfter(fall);
+  ASSERT_FALSE(hits.empty());
+  EXPECT_LE(hits.front().at_ts - fall, 20 * 3600);
+}
+
+TEST(DetectorTest, FrozenUseIsReportedAsFrozen) {
+  auto d = MakeDetector();
+  auto rs = MakeRoutine(HomeSpec{}, kStart, 60);
+  const int64_t fall = kStart + 50 * 86400 + 9 * 3600;
+  // Standby plus a 300 W lamp and heater left on: flat, above standby.
+  InjectCollapse(&rs, fall, fall + 48 * 3600, 0.06 + 0.15);
+  Trace run = Feed(d, rs);
+  auto hits = run.RaisedWelfareAfter(fall);
+  ASSERT_FALSE(hits.empty());
+  EXPECT_EQ(hits.front().kind, AlertKind::kFrozen);
+  EXPECT_LE(hits.front().at_ts - fall, 24 * 3600);
+}
+
+TEST(DetectorTest, SundayLateRiserIsNotAnAlarm) {
+  HomeSpec spec;
+  spec.weekend_wake_h = 10.5;  // every weekend, up at half past ten
+  auto d = MakeDetector();
+  auto rs = MakeRoutine(spec, kStart, 84);
+  Trace run = Feed(d, rs);
+  EXPECT_TRUE(run.RaisedWelfareAfter(kStart + 42 * 86400).empty());
+}
+
+TEST(DetectorTest, StorageHeatingNightsAreNotHighUsage) {
+  HomeSpec spec;
+  spec.night_heating_kwh_per_h = 2.5;  // storage heaters charge 00–07 every night
+  auto d = MakeDetector();
+  auto rs = MakeRoutine(spec, kStart, 70);
+  Trace run = Feed(d, rs);
+  auto hits = run.Raised(AlertKind::kHighUsage);
+  EXPECT_TRUE(std::none_of(hits.begin(), hits.end(),
+                           [&](const Finding& f) { return f.at_ts >= kStart + 35 * 86400; }));
+}
+
+TEST(DetectorTest, HeaterLeftOnAtNightIsHighUsage) {
+  auto d = MakeDetector();
+  auto rs = MakeRoutine(HomeSpec{}, kStart, 60);
+  const int64_t on = kStart + 50 * 86400 + 1 * 3600;
+  for (auto& r : rs)
+    if (r.ts_s > on && r.ts_s <= on + 8 * 3600) r.energy_kwh += 2.0f * 0.5f;  // 2 kW
+  Trace run = Feed(d, rs);
+  auto hits = run.Raised(AlertKind::kHighUsage);
+  auto it = std::find_if(hits.begin(), hits.end(), [&](const Finding& f) { return f.at_ts > on; });
+  ASSERT_NE(it, hits.end());
+  EXPECT_LE(it->at_ts - on, 6 * 3600);
+  EXPECT_EQ(it->severity, Severity::kHigh);  // at night
+  EXPECT_GT(it->evidence.observed_kwh, 2.0);
+}
+
+TEST(DetectorTest, HolidayWeekCountsAsWeekend) {
+  HomeSpec spec;
+  spec.weekend_wake_h = 10.5;
+  // Five weekdays of late rising declared as public holidays: learned as weekend days, no alarm.
+  DetectOptions opts;
+  for (int d = 63; d < 68; ++d) {
+    int y;
+    unsigned m, dd;
+    CivilFromDays(kStart / 86400 + d, &y, &m, &dd);
+    char b[16];
+    std::snprintf(b, sizeof b, "%04d-%02u-%02u", y, m, dd);
+    opts.holidays.push_back(b);
+  }
+  auto rs = MakeRoutine(spec, kStart, 70);
+  // Late rising on the holiday days too.
+  std::vector<Reading> mixed;
+  for (size_t i = 0; i < rs.size(); ++i) {
+    const int64_t day = (rs[i].ts_s - 1) / 86400 - kStart / 86400;
+    Reading r = rs[i];
+    if (day >= 63 && day < 68) {
+      const double hour = ((rs[i].ts_s - 900) % 86400) / 3600.0;
+      if (hour < 10.5) r.energy_kwh = std::min(r.energy_kwh, 0.07f);
+    }
+    mixed.push_back(r);
+  }
+  Detector with(opts, TimeZone::Fixed(0), OneHome());
+  Trace run = Feed(with, mixed);
+  auto morning = run.Raised(AlertKind::kNoMorningActivity);
+  EXPECT_TRUE(std::none_of(morning.begin(), morning.end(), [&](const Finding& f) {
+    return f.at_ts >= kStart + 63 * 86400 && f.at_ts < kStart + 68 * 86400;
+  }));
+}
+
+TEST(DetectorTest, MeterSilenceOpensAndClears) {
+  auto d = MakeDetector();
+  auto rs = MakeRoutine(HomeSpec{}, kStart, 40);
+  const int64_t gap_from = kStart + 30 * 86400 + 12 * 3600;
+  std::vector<Reading> with_gap;
+  for (const auto& r : rs)
+    if (r.ts_s <= gap_from || r.ts_s > gap_from + 10 * 3600) with_gap.push_back(r);
+  Trace run = Feed(d, with_gap);
+  auto silent = run.Raised(AlertKind::kMeterSilent);
+  ASSERT_EQ(silent.size(), 1u);
+  EXPECT_GE(silent[0].at_ts, gap_from + 2 * 3600);
+  EXPECT_LE(silent[0].at_ts, gap_from + 3 * 3600);
+  EXPECT_FALSE(IsWelfare(silent[0].kind));
+  const bool cleared = std::any_of(run.findings.begin(), run.findings.end(), [](const Finding& f) {
+    return f.kind == AlertKind::kMeterSilent && f.state == FindingState::kCleared;
+  });
+  EXPECT_TRUE(cleared);
+}
+
+TEST(DetectorTest, ExactZerosWhereStandbyNeverIsZeroIsNoPower) {
+  auto d = MakeDetector();
+  auto rs = MakeRoutine(HomeSpec{}, kStart, 40);
+  const int64_t cut = kStart + 32 * 86400 + 15 * 3600;
+  for (auto& r : rs)
+    if (r.ts_s > cut && r.ts_s <= cut + 5 * 3600) r.energy_kwh = 0.0f;
+  Trace run = Feed(d, rs);
+  auto hits = run.Raised(AlertKind::kNoPower);
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_LE(hits[0].at_ts - cut, 2 * 3600);
+  EXPECT_NE(hits[0].summary_en.find("zero"), std::string::npos);
+}
+
+TEST(DetectorTest, DeclineOverAWeekIsReported) {
+  auto d = MakeDetector();
+  auto rs = MakeRoutine(HomeSpec{}, kStart, 70);
+  const int64_t from = kStart + 50 * 86400;
+  for (auto& r : rs) {
+    if (r.ts_s <= from) continue;
+    const double days = (r.ts_s - from) / 86400.0;
+    const double keep = days < 7 ? 1.0 - 0.75 * days / 7 : 0.25;
+    const double standby = 0.06;
+    r.energy_kwh = static_cast<float>(standby + std::max(0.0, r.energy_kwh - standby) * keep);
+  }
+  Trace run = Feed(d, rs);
+  auto hits = run.Raised(AlertKind::kDecline);
+  ASSERT_FALSE(hits.empty());
+  EXPECT_GE(hits[0].at_ts, from);
+  EXPECT_LE(hits[0].at_ts, from + 14 * 86400);
+}
+
+TEST(DetectorTest, OutOfOrderReadingsAreIgnoredAndCounted) {
+  auto d = MakeDetector();
+  std::vector<Finding> out;
+  d.Observe(Reading{kStart + 1800, 0.1f, 0}, &out);
+  d.Observe(Reading{kStart + 3600, 0.1f, 0}, &out);
+  d.Observe(Reading{kStart + 1800, 0.1f, 0}, &out);
+  EXPECT_EQ(d.stats().readings, 2u);
+  EXPECT_EQ(d.stats().out_of_order, 1u);
+}
+
+TEST(DetectorTest, SameInputSameFindings) {
+  auto rs = MakeRoutine(HomeSpec{}, kStart, 60);
+  InjectCollapse(&rs, kStart + 50 * 86400 + 36000, kStart + 52 * 86400, 0.06);
+  auto a = MakeDetector();
+  auto b = MakeDetector();
+  Trace ra = Feed(a, rs), rb = Feed(b, rs);
+  ASSERT_EQ(ra.findings.size(), rb.findings.size());
+  for (size_t i = 0; i < ra.findings.size(); ++i) {
+    EXPECT_EQ(ra.findings[i].at_ts, rb.findings[i].at_ts);
+    EXPECT_EQ(ra.findings[i].kind, rb.findings[i].kind);
+    EXPECT_EQ(ra.findings[i].summary_en, rb.findings[i].summary_en);
+  }
+}
+
+TEST(DetectorTest, CheckpointRestoreContinuesIdentically) {
+  auto rs = MakeRoutine(HomeSpec{}, kStart, 60);
+  InjectCollapse(&rs, kStart + 50 * 86400 + 36000, kStart + 52 * 86400, 0.06);
+  const size_t half = rs.size() * 3 / 4;
+  std::vector<Reading> first(rs.begin(), rs.begin() + half), second(rs.begin() + half, rs.end());
+
+  auto whole = MakeDetector();
+  Trace all = Feed(whole, rs);
+
+  auto before = MakeDetector();
+  Feed(before, first);
+  std::stringstream ckpt;
+  before.Save(ckpt);
+  auto after = MakeDetector();
+  ASSERT_TRUE(after.Load(ckpt));
+  Trace rest = Feed(after, second);
+  std::vector<Finding> tail;
+  for (const auto& f : all.findings)
+    if (f.at_ts > first.back().ts_s) tail.push_back(f);
+  ASSERT_EQ(rest.findings.size(), tail.size());
+  for (size_t i = 0; i < tail.size(); ++i) {
+    EXPECT_EQ(rest.findings[i].at_ts, tail[i].at_ts);
+    EXPECT_EQ(rest.findings[i].kind, tail[i].kind);
+  }
+}
+
+TEST(DetectorTest, LoadRejectsForeignData) {
+  auto d = MakeDetector();
+  std::stringstream junk("not a checkpoint at all, just text");
+  EXPECT_FALSE(d.Load(junk));
+  Detector other(DetectOptions{}, TimeZone::Fixed(0), OneHome(), 1, 2);
+  std::stringstream ckpt;
+  d.Save(ckpt);
+  EXPECT_FALSE(other.Load(ckpt)) << "a checkpoint of another shard must not load";
+}
+
+TEST(DetectorTest, ResidentFineFeedbackMakesInactivityLessSensitive) {
+  auto rs = MakeRoutine(HomeSpec{}, kStart, 60);
+  const int64_t quiet = kStart + 50 * 86400 + 10 * 3600;
+  InjectCollapse(&rs, quiet, quiet + 30 * 3600, 0.06);
+  std::vector<Reading> before, after;
+  for (const auto& r : rs) (r.ts_s <= kStart + 48 * 86400 ? before : after).push_back(r);
+  auto plain = MakeDetector();
+  auto tuned = MakeDetector();
+  Feed(plain, before);
+  Feed(tuned, before);
+  // A worker closed earlier inactivity alerts of this home as "resident fine".
+  tuned.AdjustSensitivity(0, AlertKind::kInactivity, 3);
+  Trace a = Feed(plain, after), b = Feed(tuned, after);
+  auto first_after = [&](const Trace& t) {
+    for (const auto& f : t.Raised(AlertKind::kInactivity))
+      if (f.at_ts >= quiet) return f.at_ts;
+    return int64_t{0};
+  };
+  ASSERT_NE(first_after(a), 0);
+  const int64_t tb = first_after(b);
+  EXPECT_TRUE(tb == 0 || tb > first_after(a)) << "feedback did not delay the alert";
+}
+
+TEST(DetectorTest, ExpectedBandFollowsTheRoutine) {
+  auto d = MakeDetector();
+  Feed(d, MakeRoutine(HomeSpec{}, kStart, 40));
+  const int64_t day = kStart + 40 * 86400;
+  auto band = d.ExpectedBand(0, day, day + 86400);
+  ASSERT_EQ(band.size(), 48u);
+  const auto& night = band[6];     // 03:00
+  const auto& evening = band[39];  // 19:30
+  EXPECT_GT(evening.expected_kwh, night.expected_kwh);
+  EXPECT_LE(night.low_kwh, night.expected_kwh);
+  EXPECT_LE(evening.expected_kwh, evening.high_kwh);
+}
+
+}  // namespace
+}  // namespace gridwatch

@@ -1,0 +1,55 @@
+#include "detect/explain.h"
+
+#include <gtest/gtest.h>
+
+#include "common/time_util.h"
+
+namespace gridwatch {
+namespace {
+
+TEST(ExplainTest, InactivityNamesSinceWhenAndWhatIsUsual) {
+  Finding f;
+  f.kind = AlertKind::kInactivity;
+  f.state = FindingState::kRaised;
+  f.at_ts = *ParseRfc3339("2026-11-27T03:30:00Z");              // 11:30 in Shanghai
+  f.evidence.since_ts = *ParseRfc3339("2026-11-26T22:30:00Z");  // 06:30 local
+  f.evidence.duration_h = 5.0;
+  f.evidence.days_seen = 28;
+  f.evidence.days_usual = 26;
+  f.evidence.day_type = 0;
+  Explain(*TimeZone::Fixed(8 * 3600, "Asia/Shanghai"), &f);
+  EXPECT_EQ(f.summary_zh, "自 06:30 起无用电活动（5.0 小时）；该户平日此时段 28 天中 26 天有活动");
+  EXPECT_EQ(f.summary_en,
+            "No electricity activity since 06:30 (5.0 h); on weekdays this home is active at this "
+            "time on 26 of 28 days");
+}
+
+TEST(ExplainTest, EveryKindHasBothLanguages) {
+  for (int k = 0; k < kNumAlertKinds; ++k) {
+    for (auto state : {FindingState::kRaised, FindingState::kCleared}) {
+      Finding f;
+      f.kind = static_cast<AlertKind>(k);
+      f.state = state;
+      f.at_ts = 1'700'000'000;
+      f.evidence.since_ts = 1'699'990'000;
+      f.evidence.interval_s = 1800;
+      Explain(*TimeZone::Fixed(0), &f);
+      EXPECT_FALSE(f.summary_zh.empty()) << AlertKindName(f.kind);
+      EXPECT_FALSE(f.summary_en.empty()) << AlertKindName(f.kind);
+    }
+  }
+}
+
+TEST(ExplainTest, KindNamesRoundTrip) {
+  for (int k = 0; k < kNumAlertKinds; ++k) {
+    const auto kind = static_cast<AlertKind>(k);
+    EXPECT_EQ(ParseAlertKind(AlertKindName(kind)), kind);
+  }
+  EXPECT_FALSE(ParseAlertKind("nonsense").has_value());
+  EXPECT_EQ(ClassOf(AlertKind::kDecline), AlertClass::kTrend);
+  EXPECT_EQ(ClassOf(AlertKind::kMeterSilent), AlertClass::kOps);
+  EXPECT_EQ(ClassOf(AlertKind::kInactivity), AlertClass::kAcute);
+}
+
+}  // namespace
+}  // namespace gridwatch
