@@ -81,7 +81,9 @@ class Loader {
   }
 
   // Walks the mapping `map` (null = empty) and dispatches each key to its field.
-  void Section(const YAML::Node& map, const std::string& prefix, const std::vector<Field>& fields) {
+  // `what` names an unknown key in the message ("key", "detector kind"); `known` is appended.
+  void Section(const YAML::Node& map, const std::string& prefix, const std::vector<Field>& fields,
+               const std::string& what = "key", const std::string& known = "") {
     if (!map || map.IsNull()) return;
     if (!map.IsMap()) Fail(map, (prefix.empty() ? "top level" : prefix) + ": expected a mapping");
     std::set<std::string> seen;
@@ -94,7 +96,7 @@ class Loader {
       if (it == fields.end()) {
         std::vector<std::string> names;
         for (const auto& f : fields) names.push_back(f.name);
-        Fail(kv.first, "unknown key '" + path + "'" + Suggest(key, names, prefix));
+        Fail(kv.first, "unknown " + what + " '" + path + "'" + known + Suggest(key, names, prefix));
       }
       it->set(kv.second, path);
     }
@@ -293,29 +295,7 @@ class Loader {
     for (const auto& kind : KnownDetectorKinds())
       fields.push_back(
           {kind, [this, o, kind](auto& v, auto& path) { Params(v, path, &(*o)[kind]); }});
-    try {
-      Section(n, p, fields);
-    } catch (const ConfigError& e) {
-      RethrowWithKnown(e, "unknown key '" + p + ".", "unknown detector kind '",
-                       " (known kinds: " + Join(KnownDetectorKinds()) + ")");
-    }
-  }
-
-  // Rewrites "unknown key 'detect.detectors.x'" into a message naming what the key is.
-  [[noreturn]] static void RethrowWithKnown(const ConfigError& e, const std::string& generic,
-                                            const std::string& specific, const std::string& known) {
-    std::string what = e.what();
-    const std::string prefix =
-        e.file() + (e.line() > 0 ? ":" + std::to_string(e.line()) : "") + ": ";
-    std::string msg = what.substr(std::min(prefix.size(), what.size()));
-    if (msg.starts_with(generic)) {
-      msg = specific + msg.substr(std::string("unknown key '").size());
-      const auto hint = msg.find("; did you mean");
-      msg = (hint == std::string::npos ? msg : msg.substr(0, hint)) + known +
-            (hint == std::string::npos ? "" : msg.substr(hint));
-      throw ConfigError(e.file(), e.line(), msg);
-    }
-    throw e;
+    Section(n, p, fields, "detector kind", " (known kinds: " + Join(KnownDetectorKinds()) + ")");
   }
 
   void Detect(const YAML::Node& n, const std::string& p, DetectOptions* o) {
@@ -349,12 +329,8 @@ class Loader {
                  fields.push_back({cat, [this, o, cat](auto& v2, auto& path2) {
                                      Kinds(v2, path2, &o->category_overrides[cat]);
                                    }});
-               try {
-                 Section(v, path, fields);
-               } catch (const ConfigError& e) {
-                 RethrowWithKnown(e, "unknown key '" + path + ".", "unknown category '",
-                                  " (known categories: " + Join(KnownCategories()) + ")");
-               }
+               Section(v, path, fields, "category",
+                       " (known categories: " + Join(KnownCategories()) + ")");
              }},
             {"holidays",
              [&](auto& v, auto& path) {
