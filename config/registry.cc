@@ -107,9 +107,15 @@ bool IsKnownCategory(const std::string& c) {
   return false;
 }
 
+std::string FirstOn(const std::vector<int>* lines, HouseholdIndex i) {
+  if (lines == nullptr || i >= lines->size()) return "";
+  return " first on line " + std::to_string((*lines)[i]);
+}
+
 // Validates one household and adds it to the maps; `line` 0 means "not from a file".
-void Add(const std::string& file, int line, Household h, std::vector<Household>* households,
-         std::unordered_map<std::string, HouseholdIndex>* by_id,
+// `lines` (may be null) records each household's file line for "first on line N" in messages.
+void Add(const std::string& file, int line, Household h, std::vector<int>* lines,
+         std::vector<Household>* households, std::unordered_map<std::string, HouseholdIndex>* by_id,
          std::unordered_map<std::string, HouseholdIndex>* by_meter) {
   const std::string who = h.id.empty() ? std::string("household") : "household " + h.id;
   if (h.id.empty()) throw ConfigError(file, line, "empty household id");
@@ -124,14 +130,15 @@ void Add(const std::string& file, int line, Household h, std::vector<Household>*
         who + ": unknown category '" + h.category + "' (known: " + KnownCategoryList() + ")");
   const auto index = static_cast<HouseholdIndex>(households->size());
   if (auto it = by_id->find(h.id); it != by_id->end())
-    throw ConfigError(file, line, "duplicate household " + h.id);
+    throw ConfigError(file, line, "duplicate household " + h.id + FirstOn(lines, it->second));
   if (auto it = by_meter->find(h.meter); it != by_meter->end())
     throw ConfigError(file, line,
                       "duplicate meter " + h.meter + " (" + who + "; already used by household " +
-                          (*households)[it->second].id + ")");
+                          (*households)[it->second].id + FirstOn(lines, it->second) + ")");
   by_id->emplace(h.id, index);
   by_meter->emplace(h.meter, index);
   households->push_back(std::move(h));
+  if (lines) lines->push_back(line);
 }
 
 }  // namespace
@@ -156,6 +163,7 @@ std::shared_ptr<const Registry> Registry::LoadCsv(const std::string& path) {
                         "wrong header '" + header + "'; expected '" + kHeader + "'");
   }
   auto reg = std::shared_ptr<Registry>(new Registry());
+  std::vector<int> lines;
   for (size_t r = 1; r < records.size(); ++r) {
     auto& f = records[r].fields;
     if (f.size() != kNumColumns)
@@ -164,7 +172,8 @@ std::shared_ptr<const Registry> Registry::LoadCsv(const std::string& path) {
           "expected " + std::to_string(kNumColumns) + " columns, got " + std::to_string(f.size()));
     Household h{std::move(f[0]), std::move(f[1]), std::move(f[2]), std::move(f[3]),
                 std::move(f[4]), std::move(f[5]), std::move(f[6])};
-    Add(path, records[r].line, std::move(h), &reg->households_, &reg->by_id_, &reg->by_meter_);
+    Add(path, records[r].line, std::move(h), &lines, &reg->households_, &reg->by_id_,
+        &reg->by_meter_);
   }
   return reg;
 }
@@ -173,7 +182,7 @@ std::shared_ptr<const Registry> Registry::FromHouseholds(std::vector<Household> 
   auto reg = std::shared_ptr<Registry>(new Registry());
   reg->households_.reserve(households.size());
   for (auto& h : households)
-    Add("<households>", 0, std::move(h), &reg->households_, &reg->by_id_, &reg->by_meter_);
+    Add("<households>", 0, std::move(h), nullptr, &reg->households_, &reg->by_id_, &reg->by_meter_);
   return reg;
 }
 

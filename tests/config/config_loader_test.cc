@@ -317,6 +317,12 @@ TEST_F(ConfigLoaderTest, YamlSyntaxErrorHasLine) {
   EXPECT_NE(std::string(e.what()).find("YAML"), std::string::npos) << e.what();
 }
 
+TEST_F(ConfigLoaderTest, TopLevelMustBeAMapping) {
+  const ConfigError e = Error("- mqtt\n- http\n");
+  EXPECT_NE(std::string(e.what()).find("top level: expected a mapping"), std::string::npos)
+      << e.what();
+}
+
 TEST_F(ConfigLoaderTest, MissingFileIsConfigError) {
   EXPECT_THROW(LoadConfig("/nonexistent/gridwatch.yaml"), ConfigError);
 }

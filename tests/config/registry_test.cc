@@ -125,11 +125,11 @@ TEST(RegistryTest, DuplicateHouseholdAndMeter) {
   std::string msg =
       LoadError(dir, "H1,M1,family,S,C,G,a\nH2,M2,family,S,C,G,a\nH1,M3,family,S,C,G,a\n", &line);
   EXPECT_EQ(line, 4);
-  EXPECT_NE(msg.find(":4: duplicate household H1"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(":4: duplicate household H1 first on line 2"), std::string::npos) << msg;
   msg = LoadError(dir, "H1,M1,family,S,C,G,a\nH2,M1,family,S,C,G,a\n", &line);
   EXPECT_EQ(line, 3);
   EXPECT_NE(msg.find("duplicate meter M1"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("already used by household H1"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("already used by household H1 first on line 2"), std::string::npos) << msg;
 }
 
 TEST(RegistryTest, UnknownCategoryListsKnownOnes) {
