@@ -715,6 +715,9 @@ void Detector::AdjustSensitivity(HouseholdIndex h, AlertKind kind, int notches) 
   s = static_cast<int8_t>(std::clamp(s + notches, -2, 4));
 }
 
+size_t Detector::StateBytes() const { return models_.size() * sizeof(HouseholdModel); }
+size_t Detector::ModelBytes() { return sizeof(HouseholdModel); }
+
 DetectorStats Detector::stats() const {
   DetectorStats s = stats_;
   s.households_learning = s.households_ready = 0;

@@ -71,6 +71,10 @@ class Detector {
 
   DetectorStats stats() const;
 
+  // Bytes of model state held (all households of the shard), and per household.
+  size_t StateBytes() const;
+  static size_t ModelBytes();
+
   // Checkpoint of every model of the shard (binary, versioned). Load returns false and leaves
   // the detector untouched if the data is not a checkpoint of a compatible shape.
   void Save(std::ostream& out) const;
