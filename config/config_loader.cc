@@ -311,14 +311,10 @@ class Loader {
             {"half_life_days", [&](auto& v, auto& path) { o->half_life_days = Positive(v, path); }},
             {"min_learning_days",
              [&](auto& v, auto& path) { o->min_learning_days = Int32(v, path, 0, 3650); }},
-            {"active_factor", [&](auto& v, auto& path) { o->active_factor = Positive(v, path); }},
-            {"active_margin_kwh_per_h",
-             [&](auto& v, auto& path) { o->active_margin_kwh_per_h = NonNegative(v, path); }},
-            {"standby_quantile",
+            {"gate_z",
              [&](auto& v, auto& path) {
-               o->standby_quantile = Double(v, path);
-               if (!(o->standby_quantile > 0 && o->standby_quantile < 1))
-                 Fail(v, path + ": must be in (0, 1)" + Got(v));
+               o->gate_z = NonNegative(v, path);
+               if (o->gate_z > 20) Fail(v, path + ": must be in [0, 20]" + Got(v));
              }},
             {"tick_s", [&](auto& v, auto& path) { o->tick_s = Int32(v, path, 1, 86400); }},
             {"detectors", [&](auto& v, auto& path) { Kinds(v, path, &o->detectors); }},

@@ -65,12 +65,6 @@ struct DetectOptions {
   int queue_capacity = 65536;       // readings per shard queue
   double half_life_days = 28.0;     // exponential forgetting of the routine
   int min_learning_days = 14;       // days of data before the home's own model is trusted
-  // Activity: an interval is "active" when its use exceeds standby by this factor plus this
-  // many kWh per hour of interval.
-  double active_factor = 1.5;
-  double active_margin_kwh_per_h = 0.03;
-  // Standby: the low quantile tracked as the home's base load.
-  double standby_quantile = 0.10;
   int tick_s = 60;                 // serve: AdvanceTo period on the wall clock
   // Evidence gate of the inactivity and frozen detectors: a spell alerts only when its readings'
   // likelihood-ratio CUSUM (nobody up vs this home at this hour) exceeds the level that the home's

@@ -74,9 +74,7 @@ void ExpectSameOptions(const Config& a, const Config& b) {
   EXPECT_EQ(a.detect.queue_capacity, b.detect.queue_capacity);
   EXPECT_EQ(a.detect.half_life_days, b.detect.half_life_days);
   EXPECT_EQ(a.detect.min_learning_days, b.detect.min_learning_days);
-  EXPECT_EQ(a.detect.active_factor, b.detect.active_factor);
-  EXPECT_EQ(a.detect.active_margin_kwh_per_h, b.detect.active_margin_kwh_per_h);
-  EXPECT_EQ(a.detect.standby_quantile, b.detect.standby_quantile);
+  EXPECT_EQ(a.detect.gate_z, b.detect.gate_z);
   EXPECT_EQ(a.detect.tick_s, b.detect.tick_s);
   EXPECT_EQ(a.detect.detectors.size(), b.detect.detectors.size());
   EXPECT_EQ(a.detect.category_overrides.size(), b.detect.category_overrides.size());
@@ -162,9 +160,7 @@ detect:
   queue_capacity: 128
   half_life_days: 7.5
   min_learning_days: 3
-  active_factor: 2.0
-  active_margin_kwh_per_h: 0.5
-  standby_quantile: 0.2
+  gate_z: 3.5
   tick_s: 5
   holidays: [2013-12-25]
   holidays_file: hol.csv
@@ -225,9 +221,7 @@ log:
   EXPECT_EQ(c.detect.queue_capacity, 128);
   EXPECT_EQ(c.detect.half_life_days, 7.5);
   EXPECT_EQ(c.detect.min_learning_days, 3);
-  EXPECT_EQ(c.detect.active_factor, 2.0);
-  EXPECT_EQ(c.detect.active_margin_kwh_per_h, 0.5);
-  EXPECT_EQ(c.detect.standby_quantile, 0.2);
+  EXPECT_EQ(c.detect.gate_z, 3.5);
   EXPECT_EQ(c.detect.tick_s, 5);
   EXPECT_EQ(c.detect.holidays, (std::vector<std::string>{"2013-12-25", "2013-01-01"}));
   EXPECT_EQ(c.detect.holidays_file, (dir_.path() / "hol.csv").string());
@@ -354,8 +348,8 @@ TEST_F(ConfigLoaderTest, BadValuesNameLineAndReason) {
       {"log:\n  level: verbose\n", 2, "log.level: unknown log level 'verbose' (known: trace,"},
       {"timezone: Mars/Olympus\n", 1, "timezone: unknown time zone 'Mars/Olympus'"},
       {"checkpoint_interval_s: 0\n", 1, "checkpoint_interval_s: must be >= 1"},
-      {"detect:\n  standby_quantile: 1.0\n", 2, "detect.standby_quantile: must be in (0, 1)"},
-      {"detect:\n  standby_quantile: 0\n", 2, "detect.standby_quantile: must be in (0, 1)"},
+      {"detect:\n  gate_z: 25\n", 2, "detect.gate_z: must be in [0, 20]"},
+      {"detect:\n  gate_z: -1\n", 2, "detect.gate_z"},
       {"detect:\n  half_life_days: -3\n", 2, "detect.half_life_days: must be > 0 (got '-3')"},
       {"detect:\n  half_life_days: .nan\n", 2, "detect.half_life_days: expected a finite number"},
       {"detect:\n  worker_threads: 0\n", 2, "detect.worker_threads: must be in 1..1024"},
