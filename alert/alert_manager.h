@@ -1,0 +1,182 @@
+// AlertManager: turns detect's Findings into alerts and runs their lifecycle
+// (open -> notified -> acknowledged -> resolved with an outcome). One alert per household
+// episode: at most one active (unresolved) alert per household and AlertClass (acute, trend,
+// ops; detect/finding.h); a finding on a household with an active alert of the same class
+// updates it (evidence, severity up) instead of opening another. When every kind in an alert
+// has cleared and nobody has acknowledged it, it resolves by itself (outcome activity_returned)
+// with a notice to those already told; acknowledged alerts wait for a person to resolve them.
+//
+// Routing: a new alert goes to the contacts of its grid (level 0); not acknowledged within the
+// severity's delay it escalates to the community (1), then the street (2), then repeats at the
+// top level at most max_repeats times. Quiet hours delay only low-severity notifications.
+// Absences (household) and silences (grid, community, street) drop welfare findings that would
+// open an alert while active; meter_silent still opens its ops alert.
+//
+// Every change is written to the AlertStore first (alert, transition and the deliveries it
+// causes in one transaction), then published on `{prefix}/{street}/{community}/{grid}` (QoS as
+// configured) through the MessagePublisher. Sending is the Dispatcher's job (dispatcher.h).
+// All time comes from the injected Clock; Tick() runs escalations (the app calls it every few
+// seconds; tests advance a FakeClock and call it).
+//
+// Thread-safe: one internal mutex; callbacks run on the calling thread after it is released.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <expected>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "alert/alert.h"
+#include "alert/alert_metrics.h"
+#include "alert/alert_store.h"
+#include "alert/publisher.h"
+#include "common/clock.h"
+#include "common/time_zone.h"
+#include "config/options.h"
+#include "config/registry.h"
+#include "detect/finding.h"
+
+namespace gridwatch {
+
+// An error of a human action, with the HTTP status it maps to (404, 409, 422, 500).
+struct AlertError {
+  int status = 500;
+  std::string reason;
+};
+
+enum class FindingResult : uint8_t {
+  kOpened = 0,
+  kUpdated,
+  kResolved,           // the last active kind cleared: the alert resolved by itself
+  kCleared,            // a kind cleared but the alert stays (other kinds, or acknowledged)
+  kSuppressedAbsence,  // welfare finding inside a household's registered absence
+  kSuppressedSilence,  // welfare finding inside a grid/community/street silence
+  kIgnored,            // update or clear without an active alert, unknown household
+  kStoreError,         // the store refused the write: nothing changed (retry the finding)
+};
+
+struct AlertManagerDeps {
+  AlertStore* store = nullptr;               // required; outlives the manager
+  std::shared_ptr<const Registry> registry;  // required
+  const Clock* clock = nullptr;              // required; outlives the manager
+  MessagePublisher* publisher = nullptr;     // optional: state changes are not published
+  AlertMetrics* metrics = nullptr;           // optional
+  std::shared_ptr<const TimeZone> tz;        // quiet hours and message times; null = UTC
+  std::vector<Contact> contacts;
+  std::string alerts_topic_prefix = "gridwatch/alerts";
+  int alerts_qos = 1;
+};
+
+struct AlertManagerStats {
+  uint64_t opened = 0;
+  uint64_t updated = 0;
+  uint64_t auto_resolved = 0;
+  uint64_t suppressed_absence = 0;
+  uint64_t suppressed_silence = 0;
+  uint64_t ignored = 0;
+  uint64_t escalations = 0;
+  uint64_t deliveries_enqueued = 0;
+  uint64_t store_errors = 0;
+  uint64_t publish_failures = 0;
+};
+
+class AlertManager {
+ public:
+  // Sensitivity notches fed back per household x kind at most (detect clamps as well).
+  static constexpr int kMaxFeedbackNotches = 4;
+
+  // Loads active alerts and absences from the store (a restart resumes escalations). Throws
+  // ConfigError for a bad options.quiet_hours ("HH:MM-HH:MM", or empty for none) and
+  // std::invalid_argument for a missing required dependency (start-up only).
+  AlertManager(const AlertOptions& options, AlertManagerDeps deps);
+  ~AlertManager();
+  AlertManager(const AlertManager&) = delete;
+  AlertManager& operator=(const AlertManager&) = delete;
+
+  // Applies one finding (see FindingResult). Never throws; a store failure leaves the manager
+  // unchanged and returns kStoreError.
+  FindingResult OnFinding(const Finding& f);
+
+  // Runs due escalations, repeats and auto_resolve_after_s expiry at clock time; refreshes the
+  // open-alert gauges. Returns the number of alerts it acted on.
+  int Tick();
+
+  // A person acknowledges: stops escalation. 404 no such alert, 409 already acknowledged or
+  // resolved. `who` is recorded (e.g. "grid:G1 Li"), never published on the shared topic.
+  std::expected<Alert, AlertError> Acknowledge(int64_t id, const std::string& who);
+
+  // A person closes the alert with an outcome (not kNone/kActivityReturned: 422) and a note;
+  // 404 no such alert, 409 already resolved. Feeds back: `away` with no absence registered is
+  // counted per household; `resident_fine` makes each kind of the alert a notch less sensitive
+  // for the household (bounded by kMaxFeedbackNotches) through the feedback callback.
+  std::expected<Alert, AlertError> Resolve(int64_t id, Outcome outcome, const std::string& note,
+                                           const std::string& who);
+
+  std::optional<Alert> GetAlert(int64_t id) const;
+  std::vector<Alert> ListAlerts(const AlertFilter& filter) const;
+  std::vector<Transition> Transitions(int64_t alert_id) const;
+
+  // Registers an absence (scope household, scope_id a registry household id) or a silence
+  // (scope grid|community|street). 422 for an unknown scope or household, to <= from.
+  std::expected<Absence, AlertError> AddAbsence(Absence a);
+  // 404 if no such absence.
+  std::expected<void, AlertError> RemoveAbsence(int64_t id);
+  std::optional<Absence> GetAbsence(int64_t id) const;
+  std::vector<Absence> ListAbsences() const;
+  // Whether a welfare finding for household `h` at data time `at_s` (episode since `since_s`)
+  // would be suppressed, and by what ("absence" or "silence"); empty if not.
+  std::string SuppressionReason(HouseholdIndex h, int64_t at_s, int64_t since_s) const;
+
+  // Called once per alert opened, after it is stored, with the finding that opened it (replay
+  // writes OpenedJsonLine from it).
+  void SetOpenedCallback(std::function<void(const Alert&, const Finding&)> cb);
+  // Called with (household, kind, +notches) on resident_fine feedback; the app posts it to the
+  // household's detector shard (Detector::AdjustSensitivity is confined to that thread).
+  void SetFeedbackCallback(std::function<void(HouseholdIndex, AlertKind, int)> cb);
+  // Called after deliveries were written to the outbox (the app wakes the Dispatcher).
+  void SetEnqueuedCallback(std::function<void()> cb);
+
+  AlertManagerStats stats() const;
+  const std::shared_ptr<const Registry>& registry() const { return deps_.registry; }
+
+ private:
+  struct Pending;  // callbacks and publishes collected under the lock, run after it
+
+  FindingResult OnFindingLocked(const Finding& f, Pending* p);
+  bool NotifyLevel(Alert* a, int level, std::string_view event, int64_t now_ms, Pending* p);
+  int FirstLevelWithContacts(const Alert& a, int from_level) const;
+  std::vector<const Contact*> ContactsAt(const Alert& a, int level) const;
+  int64_t EscalationDelayMs(Severity s) const;
+  int64_t QuietDeferralMs(Severity s, int64_t now_ms) const;
+  bool RecordTransition(Alert* a, AlertState to, const std::string& who, int64_t now_ms,
+                        const std::string& detail);
+  void Publish(const Alert& a, std::string_view event, Pending* p);
+  void Forget(const Alert& a);
+  void RefreshOpenGauges();
+  void RunPending(Pending* p);
+  bool AbsenceCovers(const Absence& a, const Household& hh, int64_t t) const;
+
+  AlertOptions options_;
+  AlertManagerDeps deps_;
+  int quiet_start_min_ = -1;  // local minutes; -1 = no quiet hours
+  int quiet_end_min_ = -1;
+
+  mutable std::mutex mu_;
+  std::map<std::pair<HouseholdIndex, int>, int64_t> active_by_episode_;  // (household, class)
+  std::unordered_map<int64_t, Alert> active_;                            // id -> alert
+  std::vector<Absence> absences_;
+  std::array<int, kNumAlertKinds> open_by_kind_{};
+  AlertManagerStats stats_;
+  std::function<void(const Alert&, const Finding&)> opened_cb_;
+  std::function<void(HouseholdIndex, AlertKind, int)> feedback_cb_;
+  std::function<void()> enqueued_cb_;
+};
+
+}  // namespace gridwatch
