@@ -594,7 +594,7 @@ void Detector::Observe(const Reading& r, std::vector<Finding>* out) {
     const KindParams& kp = p[AlertKind::kHighUsage];
     float hi = m->slot_high[slot] / kNightScale;
     if (hi <= 0) hi = std::max(x, m->night_hi_kwh);
-    const float base = std::max(hi, m->night_max_kwh);
+    const float base = std::max(std::exp(lmu + lsig) - eps, m->night_hi_kwh);
     const float excess = x - base - 0.25f * ih;
     const bool open = m->open_mask & KindBit(AlertKind::kHighUsage);
     if (m->cusum_high <= 0) m->high_since = r.ts_s - m->interval_s;

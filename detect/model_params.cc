@@ -33,11 +33,12 @@ ModelParams DefaultModelParams() {
   // anything); shares inactivity's spell threshold; enabled turns this kind on or off.
   set(AlertKind::kFrozen, true, 0, 0, 0, 0);
   // no_morning_activity: margin_hours after the latest first activity of the last 4 weeks.
-  set(AlertKind::kNoMorningActivity, true, 0, 0, 1.5, 0);
-  // high_usage: threshold = least excess energy (kWh, CUSUM over the slot's upper level);
+  set(AlertKind::kNoMorningActivity, true, 0, 0, 3.5, 0);
+  // high_usage: threshold = least excess energy (kWh, CUSUM over the slot's typical level plus
+  // one spread, with a drift allowance of 0.25 kWh/h);
   // factor = Gumbel level z of the home's daily peaks (exceeded on a share e^-z of days);
   // min_hours = shortest episode.
-  set(AlertKind::kHighUsage, true, 2.5, 2.0, 0, 6.6);
+  set(AlertKind::kHighUsage, true, 2.5, 4.0, 0, 6.6);
   // low_daily_usage: factor = share of the usual daily active energy below which a day alerts.
   set(AlertKind::kLowDailyUsage, true, 0, 20.0, 0, 0.15);
   // no_power: min_hours of exact zeros where standby is never zero.
