@@ -3,18 +3,18 @@
 #include <zlib.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <fstream>
-#include <iostream>
-#include <map>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "alert/alert_json.h"
+#include "alert/alert_manager.h"
+#include "alert/alert_store.h"
+#include "alert/csv_files.h"
+#include "common/clock.h"
 #include "common/time_util.h"
 #include "common/time_zone.h"
 #include "config/config_error.h"
@@ -89,132 +89,12 @@ ReadingsFile ReadReadings(const std::string& path, const Registry& registry) {
   return out;
 }
 
-struct Absence {
-  int64_t from_s, to_s;
-};
-
-std::map<HouseholdIndex, std::vector<Absence>> ReadAbsences(const std::string& path,
-                                                            const Registry& registry) {
-  std::map<HouseholdIndex, std::vector<Absence>> out;
-  std::ifstream in(path);
-  if (!in) throw ConfigError(path, 0, "cannot open absences file");
-  std::string line;
-  int lineno = 0;
-  while (std::getline(in, line)) {
-    ++lineno;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (lineno == 1 || line.empty()) continue;
-    std::vector<std::string> cols;
-    size_t start = 0;
-    for (int i = 0; i < 3; ++i) {
-      const size_t c = line.find(',', start);
-      if (c == std::string::npos)
-        throw ConfigError(path, lineno, "expected household,from,to,reason");
-      cols.push_back(line.substr(start, c - start));
-      start = c + 1;
-    }
-    const auto h = registry.FindHousehold(cols[0]);
-    if (!h) throw ConfigError(path, lineno, "unknown household '" + cols[0] + "'");
-    const auto from = ParseTimestamp(cols[1]), to = ParseTimestamp(cols[2]);
-    if (!from || !to || *to <= *from) throw ConfigError(path, lineno, "bad from/to");
-    out[*h].push_back({*from, *to});
-  }
-  return out;
-}
-
-nlohmann::json EvidenceJson(const Evidence& e) {
-  nlohmann::json j;
-  j["since"] = FormatRfc3339Utc(e.since_ts);
-  j["duration_h"] = std::round(e.duration_h * 100) / 100;
-  auto opt = [&](const char* k, double v) {
-    if (v >= 0) j[k] = std::round(v * 10000) / 10000;
-  };
-  opt("observed_kwh", e.observed_kwh);
-  opt("expected_kwh", e.expected_kwh);
-  opt("expected_low_kwh", e.expected_low_kwh);
-  opt("expected_high_kwh", e.expected_high_kwh);
-  opt("probability", e.probability);
-  opt("level_kwh_per_h", e.level_kwh_per_h);
-  if (e.score != 0 || e.threshold != 0) {
-    j["score"] = std::round(e.score * 100) / 100;
-    j["threshold"] = std::round(e.threshold * 100) / 100;
-  }
-  if (e.days_seen >= 0) j["days_seen"] = e.days_seen;
-  if (e.days_usual >= 0) j["days_usual"] = e.days_usual;
-  if (e.usual_first_activity_min >= 0) j["usual_first_activity_min"] = e.usual_first_activity_min;
-  j["interval_s"] = e.interval_s;
-  j["days_learned"] = e.days_learned;
-  return j;
-}
-
-// One alert per household episode: at most one open alert per household and class (acute,
-// trend, ops); findings on an open alert update it; it resolves when all its kinds have cleared.
-class EpisodeTracker {
- public:
-  EpisodeTracker(const Registry& registry, std::map<HouseholdIndex, std::vector<Absence>> absences,
-                 std::ostream& out)
-      : registry_(registry), absences_(std::move(absences)), out_(out) {}
-
-  void Handle(const Finding& f) {
-    auto& open = open_[{f.household, static_cast<int>(ClassOf(f.kind))}];
-    const uint16_t bit = 1u << static_cast<int>(f.kind);
-    if (f.state == FindingState::kCleared) {
-      open &= ~bit;
-      return;
-    }
-    if (f.state == FindingState::kUpdated || open) {
-      open |= bit;
-      return;
-    }
-    if (IsWelfare(f.kind) && Absent(f.household, f.at_ts)) {
-      ++suppressed_;
-      return;
-    }
-    open |= bit;
-    const Household& hh = registry_.at(f.household);
-    nlohmann::json j;
-    j["household"] = hh.id;
-    j["kind"] = std::string(AlertKindName(f.kind));
-    j["opened_at"] = FormatRfc3339Utc(f.at_ts);
-    j["severity"] = std::string(SeverityName(f.severity));
-    j["learning"] = std::string(LearningStateName(f.learning));
-    j["street"] = hh.street;
-    j["community"] = hh.community;
-    j["grid"] = hh.grid;
-    j["summary"] = {{"zh-CN", f.summary_zh}, {"en", f.summary_en}};
-    j["evidence"] = EvidenceJson(f.evidence);
-    out_ << j.dump() << '\n';
-    ++opened_;
-  }
-
-  uint64_t opened() const { return opened_; }
-  uint64_t suppressed() const { return suppressed_; }
-
- private:
-  bool Absent(HouseholdIndex h, int64_t t) const {
-    auto it = absences_.find(h);
-    if (it == absences_.end()) return false;
-    for (const auto& a : it->second)
-      if (t >= a.from_s && t < a.to_s) return true;
-    return false;
-  }
-
-  const Registry& registry_;
-  std::map<HouseholdIndex, std::vector<Absence>> absences_;
-  std::ostream& out_;
-  std::map<std::pair<HouseholdIndex, int>, uint16_t> open_;
-  uint64_t opened_ = 0;
-  uint64_t suppressed_ = 0;
-};
-
 }  // namespace
 
 int RunReplay(const Config& config, const ReplayArgs& args) {
   try {
     auto registry = Registry::LoadCsv(args.households_csv);
     auto tz = TimeZone::Load(args.timezone.empty() ? config.timezone : args.timezone);
-    std::map<HouseholdIndex, std::vector<Absence>> absences;
-    if (!args.absences_csv.empty()) absences = ReadAbsences(args.absences_csv, *registry);
     Detector detector(config.detect, tz, registry, 0, 1);
     std::vector<Finding> findings;
     if (!args.history_csv.empty()) {
@@ -227,28 +107,58 @@ int RunReplay(const Config& config, const ReplayArgs& args) {
     ReadingsFile data = ReadReadings(args.readings_csv, *registry);
     std::ofstream out(args.alerts_jsonl, std::ios::trunc);
     if (!out) throw ConfigError(args.alerts_jsonl, 0, "cannot write alerts file");
-    EpisodeTracker tracker(*registry, std::move(absences), out);
+
+    // The same alert stage as `serve`, on data time, with an in-memory store and no contacts:
+    // episodes, absences and suppression go through AlertManager exactly as live.
+    FakeClock clock;
+    auto store = AlertStore::Open(":memory:");
+    AlertManagerDeps deps;
+    deps.store = store.get();
+    deps.registry = registry;
+    deps.clock = &clock;
+    deps.tz = tz;
+    AlertOptions alert_options = config.alert;
+    alert_options.contacts_csv.clear();
+    AlertManager alerts(alert_options, std::move(deps));
+    if (!args.absences_csv.empty())
+      for (Absence& a : LoadAbsencesCsv(args.absences_csv, *registry)) {
+        auto added = alerts.AddAbsence(std::move(a));
+        if (!added) throw ConfigError(args.absences_csv, 0, added.error().reason);
+      }
+    uint64_t opened = 0;
+    alerts.SetOpenedCallback([&](const Alert&, const Finding& f) {
+      out << OpenedJsonLine(registry->at(f.household), f) << '\n';
+      ++opened;
+    });
+    auto handle = [&](int64_t now_s) {
+      clock.SetMs(now_s * 1000);
+      for (const Finding& f : findings)
+        if (alerts.OnFinding(f) == FindingResult::kStoreError)
+          throw std::runtime_error("alert store refused a write");
+      findings.clear();
+    };
     int64_t next_tick =
         data.readings.empty() ? 0 : FloorDiv(data.readings.front().ts_s, kTickS) * kTickS + kTickS;
     for (const Reading& r : data.readings) {
       while (next_tick < r.ts_s) {
         detector.AdvanceTo(next_tick, &findings);
+        handle(next_tick);
         next_tick += kTickS;
       }
       detector.Observe(r, &findings);
-      for (const Finding& f : findings) tracker.Handle(f);
-      findings.clear();
+      handle(r.ts_s);
     }
     out.flush();
     if (!out) throw ConfigError(args.alerts_jsonl, 0, "write failed");
     const DetectorStats st = detector.stats();
+    const AlertManagerStats as = alerts.stats();
     std::fprintf(stderr,
                  "replay: %zu readings (%llu unknown meter), %llu households, %llu alerts opened, "
-                 "%llu suppressed by absences\n",
+                 "%llu findings suppressed by absences\n",
                  data.readings.size(), static_cast<unsigned long long>(data.unknown_meter),
                  static_cast<unsigned long long>(st.households_tracked),
-                 static_cast<unsigned long long>(tracker.opened()),
-                 static_cast<unsigned long long>(tracker.suppressed()));
+                 static_cast<unsigned long long>(opened),
+                 static_cast<unsigned long long>(as.suppressed_absence + as.suppressed_silence));
     return 0;
   } catch (const ConfigError& e) {
     std::fprintf(stderr, "gridwatch replay: %s\n", e.what());

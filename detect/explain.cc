@@ -52,6 +52,16 @@ void Explain(const TimeZone& tz, Finding* f) {
   }
   switch (f->kind) {
     case AlertKind::kInactivity:
+      if (f->learning == LearningState::kLearning) {
+        f->summary_zh =
+            F("自 %s 起无用电活动（%.1f 小时）；该户作息仍在学习中（已 %.0f 天），按保守规则提醒",
+              since.c_str(), e.duration_h, e.days_learned);
+        f->summary_en =
+            F("No electricity activity since %s (%.1f h); this home's routine is still "
+              "being learned (%.0f days), a conservative rule fired",
+              since.c_str(), e.duration_h, e.days_learned);
+        return;
+      }
       f->summary_zh = F("自 %s 起无用电活动（%.1f 小时）；该户%s此时段 %d 天中 %d 天有活动",
                         since.c_str(), e.duration_h, zh_day, e.days_seen, e.days_usual);
       f->summary_en =
