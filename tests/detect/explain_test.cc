@@ -24,6 +24,19 @@ TEST(ExplainTest, InactivityNamesSinceWhenAndWhatIsUsual) {
             "time on 26 of 28 days");
 }
 
+TEST(ExplainTest, LearningHomeSaysSo) {
+  Finding f;
+  f.kind = AlertKind::kInactivity;
+  f.learning = LearningState::kLearning;
+  f.at_ts = 1'700'000'000;
+  f.evidence.since_ts = f.at_ts - 12 * 3600;
+  f.evidence.duration_h = 12;
+  f.evidence.days_learned = 3;
+  Explain(*TimeZone::Fixed(0), &f);
+  EXPECT_NE(f.summary_zh.find("学习中（已 3 天）"), std::string::npos) << f.summary_zh;
+  EXPECT_NE(f.summary_en.find("still being learned (3 days)"), std::string::npos);
+}
+
 TEST(ExplainTest, EveryKindHasBothLanguages) {
   for (int k = 0; k < kNumAlertKinds; ++k) {
     for (auto state : {FindingState::kRaised, FindingState::kCleared}) {
