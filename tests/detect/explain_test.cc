@@ -11,6 +11,7 @@ TEST(ExplainTest, InactivityNamesSinceWhenAndWhatIsUsual) {
   Finding f;
   f.kind = AlertKind::kInactivity;
   f.state = FindingState::kRaised;
+  f.learning = LearningState::kReady;
   f.at_ts = *ParseRfc3339("2026-11-27T03:30:00Z");              // 11:30 in Shanghai
   f.evidence.since_ts = *ParseRfc3339("2026-11-26T22:30:00Z");  // 06:30 local
   f.evidence.duration_h = 5.0;
