@@ -24,6 +24,12 @@ constexpr int kColdRingDays = 7;  // peaks needed before a home's own threshold 
 
 inline int KindBit(AlertKind k) { return 1 << static_cast<int>(k); }
 
+// Night ring: uint8 on a log scale, 5 % steps from 1 Wh to hundreds of kWh per interval.
+uint8_t ToNight8(float kwh) {
+  return static_cast<uint8_t>(std::clamp(20.0f * std::log1p(kwh * 1000.0f) + 0.5f, 0.0f, 255.0f));
+}
+float FromNight8(uint8_t v) { return std::expm1(v / 20.0f) / 1000.0f; }
+
 uint16_t ToKwh16(float kwh) {
   return static_cast<uint16_t>(std::clamp(kwh * kNightScale + 0.5f, 0.0f, 65535.0f));
 }
@@ -91,7 +97,7 @@ void Detector::InitModel(HouseholdModel* m) {
     for (int hr = 0; hr < kHours; ++hr) {
       const float a = PriorActive(hr * 2);
       m->level_d[d][hr] = {static_cast<int16_t>(-2500 + 1500 * a), 800};
-      m->step_d[d][hr] = {static_cast<int16_t>(-3500 + 1500 * a), 1000};
+      m->step_d[hr] = {static_cast<int16_t>(-3500 + 1500 * a), 1000};
     }
 }
 
@@ -158,13 +164,11 @@ float Detector::Sensitivity(const HouseholdModel& m, AlertKind k) const {
 void Detector::Recalibrate(HouseholdModel* m, const ModelParams& p) {
   // Night distribution -> standby, night high, spread.
   if (m->night_count >= 8) {
-    std::array<uint16_t, kNightRing> tmp;
+    std::array<float, kNightRing> tmp;
     const int n = m->night_count;
-    std::copy(m->night.begin(), m->night.begin() + n, tmp.begin());
+    for (int i = 0; i < n; ++i) tmp[i] = FromNight8(m->night[i]);
     std::sort(tmp.begin(), tmp.begin() + n);
-    auto q = [&](double f) {
-      return tmp[std::min(n - 1, static_cast<int>(f * (n - 1) + 0.5))] / kNightScale;
-    };
+    auto q = [&](double f) { return tmp[std::min(n - 1, static_cast<int>(f * (n - 1) + 0.5))]; };
     const float ih = m->interval_s / 3600.0f;
     m->standby_kwh = q(0.10);
     m->night_hi_kwh = q(0.95) * 1.10f + 0.010f * ih;
@@ -175,12 +179,11 @@ void Detector::Recalibrate(HouseholdModel* m, const ModelParams& p) {
     const float eps = kEpsKwhPerH * ih;
     std::array<float, kNightRing> lv, ls;
     int ns = 0;
-    for (int i = 0; i < n; ++i) lv[i] = std::log(tmp[i] / kNightScale + eps);
+    for (int i = 0; i < n; ++i) lv[i] = std::log(tmp[i] + eps);
     for (int i = 1; i < n; ++i) {
       const int a = (m->night_next - n + i - 1 + 2 * kNightRing) % kNightRing;
       const int b = (a + 1) % kNightRing;
-      ls[ns++] =
-          std::log(std::abs(static_cast<int>(m->night[b]) - m->night[a]) / kNightScale + eps);
+      ls[ns++] = std::log(std::fabs(FromNight8(m->night[b]) - FromNight8(m->night[a])) + eps);
     }
     std::sort(ls.begin(), ls.begin() + ns);
     auto robust = [](const std::array<float, kNightRing>& v, int cnt, float* mu, float* sigma) {
@@ -218,7 +221,8 @@ void Detector::Recalibrate(HouseholdModel* m, const ModelParams& p) {
   m->morning_deadline_min = -1;
   if (m->learning_ready && m->first_act_count >= 14) {
     int latest = 0;
-    for (int i = 0; i < m->first_act_count; ++i) latest = std::max<int>(latest, m->first_act[i]);
+    for (int i = 0; i < m->first_act_count; ++i)
+      latest = std::max<int>(latest, m->first_act[i] * 5);
     const int deadline =
         latest + static_cast<int>(p[AlertKind::kNoMorningActivity].margin_hours * 60);
     if (latest <= 12 * 60) m->morning_deadline_min = static_cast<int16_t>(deadline);
@@ -252,7 +256,8 @@ void Detector::RollDay(HouseholdIndex h, HouseholdModel* m, const ModelParams& p
   m->alerted_today = m->open_mask;
   m->open_at_day_start = m->open_mask;
   if (m->today_first_act_min >= 0) {
-    m->first_act[m->first_act_next] = static_cast<uint16_t>(m->today_first_act_min);
+    m->first_act[m->first_act_next] =
+        static_cast<uint8_t>(std::min(255, m->today_first_act_min / 5));
     m->first_act_next = static_cast<uint8_t>((m->first_act_next + 1) % kFirstActivityDays);
     if (m->first_act_count < kFirstActivityDays) ++m->first_act_count;
   }
@@ -266,7 +271,6 @@ void Detector::RollDay(HouseholdIndex h, HouseholdModel* m, const ModelParams& p
       const float a = 1.0f / (m->active_days + 1);
       m->log_active_long += a * (la - m->log_active_long);
       m->log_active_short = m->log_active_long;
-      m->log_active_dev += a * (std::fabs(la - m->log_active_long) - m->log_active_dev);
     } else {
       const KindParams& lp = p[AlertKind::kLowDailyUsage];
       const float usual = std::exp(m->log_active_long);
@@ -294,7 +298,6 @@ void Detector::RollDay(HouseholdIndex h, HouseholdModel* m, const ModelParams& p
       // The long-run level learns only from days that do not look like a decline.
       if (drop > std::log(0.7f)) {
         m->log_active_long += 0.035f * (la - m->log_active_long);
-        m->log_active_dev += 0.035f * (std::fabs(la - m->log_active_long) - m->log_active_dev);
       }
       if (dp.enabled && m->learning_ready && m->decline_days >= dp.threshold &&
           !(m->open_mask & KindBit(AlertKind::kDecline))) {
@@ -468,7 +471,6 @@ void Detector::Observe(const Reading& r, std::vector<Finding>* out) {
   if (m->last_ts == 0) {
     ++stats_.households_tracked;
     m->last_ts = r.ts_s;
-    m->first_ts = r.ts_s;
     m->prev_kwh = x;
     const int64_t local = r.ts_s + OffsetAt(r.ts_s);
     m->cur_day = static_cast<int32_t>(FloorDiv(local, 86400));
@@ -501,11 +503,10 @@ void Detector::Observe(const Reading& r, std::vector<Finding>* out) {
   m->day_kwh += x;
   m->day_hours += ih;
   if (sod >= 3600 && sod < 5 * 3600) {
-    m->night[m->night_next] = ToKwh16(x);
+    m->night[m->night_next] = ToNight8(x);
     m->night_next = static_cast<uint8_t>((m->night_next + 1) % kNightRing);
     if (m->night_count < kNightRing) ++m->night_count;
   }
-  if (m->slot_seen[slot] < 65535) ++m->slot_seen[slot];
   const float prev = contiguous ? m->prev_kwh : -1.0f;
   m->prev_kwh = x;
 
@@ -538,8 +539,8 @@ void Detector::Observe(const Reading& r, std::vector<Finding>* out) {
   const float days_frac = dt == 0 ? 5.0f / 7.0f : 2.0f / 7.0f;
   const float obs_per_day = std::max(1.0f, 1800.0f / std::max(1, m->interval_s));
   const float hl_obs = static_cast<float>(options_.half_life_days) * days_frac * obs_per_day;
-  const float alpha =
-      std::max(1.0f - std::exp2(-1.0f / hl_obs), 1.0f / (m->slot_seen[slot] + 1.0f));
+  const float alpha = std::max(1.0f - std::exp2(-1.0f / hl_obs),
+                               1.0f / (m->days_seen * days_frac * obs_per_day + 1.0f));
 
   const bool active = x > m->night_hi_kwh;  // for first activity and the usage band
   const int hr = slot / 2;
@@ -557,7 +558,7 @@ void Detector::Observe(const Reading& r, std::vector<Finding>* out) {
     return std::clamp(-0.5f * z0 * z0 - std::log(s0) + 0.5f * z1 * z1 + std::log(s1), -4.0f, 3.0f);
   };
   HouseholdModel::LogDist& ld = m->level_d[dt][hr];
-  HouseholdModel::LogDist& sd = m->step_d[dt][hr];
+  HouseholdModel::LogDist& sd = m->step_d[hr];
   const float lmu = ld.mu / 1000.0f, lsig = std::max(0.1f, 1.2533f * ld.dev / 1000.0f);
   const float smu = sd.mu / 1000.0f, ssig = std::max(0.1f, 1.2533f * sd.dev / 1000.0f);
   const float llr_level = llr(lx, m->night_mu, m->night_sigma, lmu, lsig);
@@ -619,7 +620,7 @@ void Detector::Observe(const Reading& r, std::vector<Finding>* out) {
     }
     // The slot's upper level (about its 90th percentile) learns only outside episodes.
     if (!(m->open_mask & KindBit(AlertKind::kHighUsage))) {
-      const float g = std::max(0.04f, 1.0f / m->slot_seen[slot]);
+      const float g = std::max(0.04f, 1.0f / (m->days_seen + 1.0f));
       hi = x > hi ? hi * (1.0f + 0.9f * g) : hi * (1.0f - 0.1f * g);
       m->slot_high[slot] = ToKwh16(std::max(hi, 0.0001f));
     }

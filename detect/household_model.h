@@ -26,7 +26,7 @@ inline constexpr int kHours = 24;        // hourly slots of the routine's distri
 inline constexpr int kBins = 3;          // reading bins relative to the night distribution
 inline constexpr int kDayTypes = 2;      // 0 = weekday, 1 = weekend or public holiday
 inline constexpr int kNightRing = 96;    // recent 01–05 h readings kept
-inline constexpr int kHistoryDays = 56;  // days of daily peaks kept per detector
+inline constexpr int kHistoryDays = 42;  // days of daily peaks kept per detector
 inline constexpr int kFirstActivityDays = 28;
 inline constexpr int kIdleWeeks = 12;   // weeks of idle-run maxima kept
 inline constexpr int kIdleBuckets = 6;  // start-time buckets of idle runs (4 h each)
@@ -45,8 +45,7 @@ struct PeakHistory {
 
 struct HouseholdModel {
   // --- time and cadence
-  int64_t last_ts = 0;  // end of the newest reading (epoch s); 0 = never seen
-  int64_t first_ts = 0;
+  int64_t last_ts = 0;     // end of the newest reading (epoch s); 0 = never seen
   int32_t interval_s = 0;  // inferred interval (smallest gap seen)
   int32_t cur_day = 0;     // local day number of the newest reading
   float prev_kwh = -1;     // previous interval's energy (-1 = none or after a gap)
@@ -54,7 +53,7 @@ struct HouseholdModel {
   uint8_t learning_ready = 0;
 
   // --- night distribution (kWh per interval, scaled to uint16: value * 1e4)
-  std::array<uint16_t, kNightRing> night{};
+  std::array<uint8_t, kNightRing> night{};  // log scale, see ToNight8
   uint8_t night_next = 0;
   uint8_t night_count = 0;
   float standby_kwh = 0;    // q10 of the night ring
@@ -71,12 +70,11 @@ struct HouseholdModel {
     int16_t dev = 1000;  // mean |log - mu| * 1000
   };
   std::array<std::array<LogDist, kHours>, kDayTypes> level_d{};
-  std::array<std::array<LogDist, kHours>, kDayTypes> step_d{};
+  std::array<LogDist, kHours> step_d{};  // steps: one day type (they differ little)
   // The same under the night distribution (nobody up).
   float night_mu = 0, night_sigma = 1;
   float night_step_mu = 0, night_step_sigma = 1;
   std::array<uint16_t, kSlots> slot_high{};  // upper level of use per slot (kWh * 1e4 per interval)
-  std::array<uint16_t, kSlots> slot_seen{};  // observations per slot (saturating)
 
   // --- idle runs: stretches in which use stays inside a band as narrow as the night's own
   // fluctuation (nobody switching anything), at standby (inactivity) or above it (frozen).
@@ -106,13 +104,12 @@ struct HouseholdModel {
   // --- high usage: CUSUM of use above the slot's upper level (kWh)
   float cusum_high = 0;
   int64_t high_since = 0;
-  float high_excess_kwh = 0;
   float high_day_peak = 0;
   PeakHistory high_hist;
   float t_high = 0;
 
   // --- no morning activity: minutes after midnight of the first activity, recent days
-  std::array<uint16_t, kFirstActivityDays> first_act{};
+  std::array<uint8_t, kFirstActivityDays> first_act{};  // minutes after midnight / 5
   uint8_t first_act_next = 0;
   uint8_t first_act_count = 0;
   int16_t today_first_act_min = -1;
@@ -121,10 +118,8 @@ struct HouseholdModel {
   // --- daily totals: low daily usage and decline
   float day_kwh = 0;           // energy so far today
   float day_hours = 0;         // hours of data so far today
-  float day_active_kwh = 0;    // energy above standby today
   float log_active_long = 0;   // EWMA of log(daily active energy) (half-life ~ weeks)
   float log_active_short = 0;  // EWMA over ~3 days
-  float log_active_dev = 0;    // EWMA of |deviation| of log daily active energy
   uint16_t active_days = 0;    // days that entered the daily EWMAs
   uint8_t decline_days = 0;    // consecutive days below the decline ratio
 
