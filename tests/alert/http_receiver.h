@@ -1,0 +1,59 @@
+// HttpReceiver: a real HTTP/1.1 server on a loopback port for the alert tests. It records every
+// request (method, target, headers, body) and answers with a configurable status and body.
+// Stop() closes the port (clients get "connection refused"); Start() opens the same port again.
+//
+// Thread-safe: requests are served on the receiver's own thread; every method may be called
+// from any thread.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace gridwatch::test_support {
+
+struct RecordedRequest {
+  std::string method;
+  std::string target;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+  std::string Header(const std::string& lower_name) const {
+    auto it = headers.find(lower_name);
+    return it == headers.end() ? std::string() : it->second;
+  }
+};
+
+class HttpReceiver {
+ public:
+  // Binds 127.0.0.1 on a free port and starts serving. Throws std::runtime_error on failure.
+  HttpReceiver();
+  ~HttpReceiver();
+  HttpReceiver(const HttpReceiver&) = delete;
+  HttpReceiver& operator=(const HttpReceiver&) = delete;
+
+  void Start();  // no-op if running
+  void Stop();   // no-op if stopped; returns once the port is closed
+
+  int port() const { return port_; }
+  std::string url(const std::string& path) const;
+  void SetResponse(int status, std::string body = "{}");
+  std::vector<RecordedRequest> Requests() const;
+  size_t RequestCount() const;
+
+ private:
+  void Serve(int listen_fd);
+
+  int port_ = 0;
+  int listen_fd_ = -1;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  mutable std::mutex mu_;
+  std::vector<RecordedRequest> requests_;
+  int status_ = 200;
+  std::string body_ = "{}";
+};
+
+}  // namespace gridwatch::test_support
