@@ -1,0 +1,389 @@
+// End-to-end tests of the alert stage (CTest label alerts-e2e): findings go through the real
+// AlertManager, SQLite store files, Dispatcher and Boost.Beast HTTP client to real HTTP
+// receivers on loopback; escalation runs on a FakeClock (no sleeps). The MQTT test uses a real
+// Mosquitto started by the test.
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+
+#include <nlohmann/json.hpp>
+
+#include "alert/alert_api.h"
+#include "alert/alert_manager.h"
+#include "alert/dispatcher.h"
+#include "alert/notifier.h"
+#include "common/time_util.h"
+#include "tests/alert/alert_test_util.h"
+#include "tests/alert/http_receiver.h"
+
+#ifdef GRIDWATCH_HAVE_MOSQUITTO_SUPPORT
+#include "tests/support/mosquitto_broker.h"
+#include "tests/support/mqtt_test_client.h"
+#endif
+
+namespace gridwatch {
+namespace {
+
+using nlohmann::json;
+using test_support::AlertTempDir;
+using test_support::HttpReceiver;
+using test_support::MakeContact;
+using test_support::MakeFinding;
+using test_support::RecordedRequest;
+
+const int64_t kT0 = *ParseRfc3339("2026-11-27T10:00:00+08:00");
+constexpr const char* kSecret = "worker-secret-1";
+constexpr const char* kTokenS1 = "token-street-s1-0123456789";
+constexpr const char* kTokenS2 = "token-street-s2-0123456789";
+
+// The service's alert half wired as the app wires it, on one SQLite file.
+struct Service {
+  Service(const std::string& db, const Clock* clock, std::vector<Contact> contacts,
+          AlertOptions options = {}, MessagePublisher* publisher = nullptr)
+      : store(AlertStore::Open(db)), metrics(prom) {
+    AlertManagerDeps d;
+    d.store = store.get();
+    d.registry = test_support::TestRegistry();
+    d.clock = clock;
+    d.publisher = publisher;
+    d.metrics = &metrics;
+    d.tz = TimeZone::Fixed(8 * 3600, "CST");
+    d.contacts = contacts;
+    manager = std::make_unique<AlertManager>(options, std::move(d));
+    DispatcherDeps dd;
+    dd.store = store.get();
+    dd.clock = clock;
+    dd.contacts = std::move(contacts);
+    dd.publisher = publisher;
+    dd.metrics = &metrics;
+    dd.http_timeout_ms = 5000;
+    dd.jitter_seed = 7;
+    dispatcher = std::make_unique<Dispatcher>(options, std::move(dd));
+    api = std::make_unique<AlertApi>(
+        manager.get(),
+        std::vector<ApiToken>{{kTokenS1, "street", "S1"}, {kTokenS2, "street", "S2"}}, clock);
+  }
+
+  ApiResponse Call(const std::string& method, const std::string& target, const char* token,
+                   std::string body = "") {
+    ApiRequest r;
+    r.method = method;
+    r.SetTarget(target);
+    r.headers.emplace_back("Authorization", std::string("Bearer ") + token);
+    r.body = std::move(body);
+    return api->Handle(r);
+  }
+
+  prometheus::Registry prom;
+  std::unique_ptr<AlertStore> store;
+  AlertMetrics metrics;
+  std::unique_ptr<AlertManager> manager;
+  std::unique_ptr<Dispatcher> dispatcher;
+  std::unique_ptr<AlertApi> api;
+};
+
+class AlertE2eTest : public ::testing::Test {
+ protected:
+  AlertE2eTest() : clock_(kT0 * 1000) {
+    contacts_ = {
+        MakeContact("grid", "G1", "Li", Channel::kWebhook, grid_.url("/hook/g1"), kSecret),
+        MakeContact("community", "C1", "Zhao", Channel::kWebhook, community_.url("/hook/c1"),
+                    "community-secret"),
+        MakeContact("street", "S1", "Sun", Channel::kWebhook, street_.url("/hook/s1"),
+                    "street-secret"),
+        MakeContact("grid", "G3", "Wu", Channel::kWebhook, other_.url("/hook/g3"), "s3"),
+    };
+  }
+
+  // Ticks the manager and drains the outbox, as the app's loops do.
+  void Step(Service& s) {
+    s.manager->Tick();
+    s.dispatcher->RunOnce();
+  }
+
+  AlertTempDir dir_;
+  FakeClock clock_;
+  HttpReceiver grid_, community_, street_, other_;
+  std::vector<Contact> contacts_;
+};
+
+TEST_F(AlertE2eTest, AlertReachesTheWorkersWebhookWithAValidSignature) {
+  Service s(dir_.File("a.db"), &clock_, contacts_);
+  ASSERT_EQ(
+      s.manager->OnFinding(MakeFinding(0, AlertKind::kInactivity, FindingState::kRaised, kT0)),
+      FindingResult::kOpened);
+  EXPECT_EQ(grid_.RequestCount(), 0u) << "nothing is sent before the dispatcher runs";
+  EXPECT_EQ(s.dispatcher->RunOnce().sent, 1u);
+  const auto reqs = grid_.Requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  const RecordedRequest& r = reqs[0];
+  EXPECT_EQ(r.method, "POST");
+  EXPECT_EQ(r.target, "/hook/g1");
+  EXPECT_EQ(r.Header("content-type"), "application/json");
+  EXPECT_EQ(r.Header("x-gridwatch-signature"), "sha256=" + HmacSha256Hex(kSecret, r.body));
+  EXPECT_NE(r.Header("x-gridwatch-signature"), "sha256=" + HmacSha256Hex("wrong", r.body));
+  EXPECT_FALSE(r.Header("idempotency-key").empty());
+  const json body = json::parse(r.body);
+  EXPECT_EQ(body["household"], "H1");
+  EXPECT_EQ(body["kind"], "inactivity");
+  EXPECT_EQ(body["opened_at"], FormatRfc3339Utc(kT0));
+  EXPECT_NE(body["message"].get<std::string>().find("1 Plum Lane"), std::string::npos);
+  EXPECT_NE(body["message"].get<std::string>().find("请先致电，再上门查看"), std::string::npos);
+  EXPECT_EQ(community_.RequestCount() + street_.RequestCount() + other_.RequestCount(), 0u);
+  EXPECT_EQ(s.dispatcher->RunOnce().sent, 0u);
+  EXPECT_EQ(grid_.RequestCount(), 1u);
+}
+
+TEST_F(AlertE2eTest, NoAckEscalatesToCommunityThenStreetOnSchedule) {
+  AlertOptions o;
+  o.escalate_high_s = 30 * 60;
+  o.max_repeats = 1;
+  Service s(dir_.File("a.db"), &clock_, contacts_, o);
+  s.manager->OnFinding(MakeFinding(0, AlertKind::kInactivity, FindingState::kRaised, kT0));
+  Step(s);
+  EXPECT_EQ(grid_.RequestCount(), 1u);
+  clock_.AdvanceS(30 * 60 - 1);
+  Step(s);
+  EXPECT_EQ(community_.RequestCount(), 0u) << "not before the delay";
+  clock_.AdvanceS(1);
+  Step(s);
+  ASSERT_EQ(community_.RequestCount(), 1u);
+  const RecordedRequest c = community_.Requests()[0];
+  EXPECT_EQ(c.Header("x-gridwatch-signature"),
+            "sha256=" + HmacSha256Hex("community-secret", c.body));
+  EXPECT_EQ(json::parse(c.body)["event"], "escalated");
+  EXPECT_EQ(street_.RequestCount(), 0u);
+  clock_.AdvanceS(30 * 60);
+  Step(s);
+  EXPECT_EQ(street_.RequestCount(), 1u);
+  // One bounded repeat at the street, then silence.
+  for (int i = 0; i < 4; ++i) {
+    clock_.AdvanceS(30 * 60);
+    Step(s);
+  }
+  EXPECT_EQ(street_.RequestCount(), 2u);
+  EXPECT_EQ(grid_.RequestCount(), 1u);
+  EXPECT_EQ(community_.RequestCount(), 1u);
+}
+
+TEST_F(AlertE2eTest, AckThroughTheApiStopsEscalation) {
+  Service s(dir_.File("a.db"), &clock_, contacts_);
+  s.manager->OnFinding(MakeFinding(0, AlertKind::kInactivity, FindingState::kRaised, kT0));
+  Step(s);
+  clock_.AdvanceS(10 * 60);
+  const auto r = s.Call("POST", "/api/v1/alerts/1/ack", kTokenS1, R"({"by":"Li"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  for (int i = 0; i < 12; ++i) {
+    clock_.AdvanceS(3600);
+    Step(s);
+  }
+  EXPECT_EQ(grid_.RequestCount(), 1u);
+  EXPECT_EQ(community_.RequestCount(), 0u);
+  EXPECT_EQ(street_.RequestCount(), 0u);
+}
+
+TEST_F(AlertE2eTest, ReceiverDownIsRetriedUntilDeliveredOnce) {
+  AlertOptions o;
+  o.retry_initial_s = 5;
+  o.retry_max_s = 60;
+  o.max_attempts = 200;
+  o.escalate_high_s = 24 * 3600;  // keep escalation out of this test
+  Service s(dir_.File("a.db"), &clock_, contacts_, o);
+  grid_.Stop();
+  s.manager->OnFinding(MakeFinding(0, AlertKind::kInactivity, FindingState::kRaised, kT0));
+  // Down for ~an hour of (fake) time: every due attempt fails with connection refused.
+  uint64_t retried = 0;
+  for (int i = 0; i < 60; ++i) {
+    retried += s.dispatcher->RunOnce().retried;
+    clock_.AdvanceS(60);
+  }
+  EXPECT_GE(retried, 40u);
+  auto ds = s.store->ListDeliveries(1);
+  ASSERT_EQ(ds.size(), 1u);
+  EXPECT_EQ(ds[0].state, DeliveryState::kPending);
+  EXPECT_FALSE(ds[0].last_error.empty());
+  grid_.Start();
+  grid_.SetResponse(503);  // up but failing
+  clock_.AdvanceS(60);
+  s.dispatcher->RunOnce();
+  EXPECT_EQ(grid_.RequestCount(), 1u);
+  grid_.SetResponse(200);
+  for (int i = 0; i < 5; ++i) {
+    clock_.AdvanceS(60);
+    s.dispatcher->RunOnce();
+  }
+  EXPECT_EQ(grid_.RequestCount(), 2u) << "one failed answer, then exactly one delivery";
+  ds = s.store->ListDeliveries(1);
+  EXPECT_EQ(ds[0].state, DeliveryState::kSent);
+  const auto reqs = grid_.Requests();
+  EXPECT_EQ(reqs[0].Header("idempotency-key"), reqs[1].Header("idempotency-key"));
+  EXPECT_EQ(s.dispatcher->stats().sent, 1u);
+}
+
+TEST_F(AlertE2eTest, CrashBetweenStoreAndSendDeliversAfterRestartOnce) {
+  const std::string db = dir_.File("alerts.db");
+  {
+    Service s(db, &clock_, contacts_);
+    s.manager->OnFinding(MakeFinding(0, AlertKind::kInactivity, FindingState::kRaised, kT0));
+    s.manager->OnFinding(MakeFinding(2, AlertKind::kFrozen, FindingState::kRaised, kT0));
+    // Gone without running the dispatcher: the deliveries exist only in the file.
+  }
+  EXPECT_EQ(grid_.RequestCount() + other_.RequestCount(), 0u);
+  {
+    Service s(db, &clock_, contacts_);
+    EXPECT_EQ(s.store->CountPending(), 2);
+    EXPECT_EQ(s.dispatcher->RunOnce().sent, 2u);
+    EXPECT_EQ(s.dispatcher->RunOnce().sent, 0u);
+    // The restarted manager knows the open alert: a new finding updates it.
+    EXPECT_EQ(s.manager->OnFinding(
+                  MakeFinding(0, AlertKind::kInactivity, FindingState::kUpdated, kT0 + 60)),
+              FindingResult::kUpdated);
+  }
+  {
+    Service s(db, &clock_, contacts_);
+    EXPECT_EQ(s.dispatcher->RunOnce().sent, 0u) << "sent deliveries are never resent";
+  }
+  EXPECT_EQ(grid_.RequestCount(), 1u);
+  EXPECT_EQ(other_.RequestCount(), 1u);
+}
+
+TEST_F(AlertE2eTest, RegisteredAbsenceSuppressesWelfareButNotMeterSilent) {
+  Service s(dir_.File("a.db"), &clock_, contacts_);
+  const auto r = s.Call("POST", "/api/v1/absences", kTokenS1,
+                        R"({"household":"H1","from":"2026-11-27T00:00:00+08:00",)"
+                        R"("to":"2026-11-30T00:00:00+08:00","reason":"at daughter's"})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(
+      s.manager->OnFinding(MakeFinding(0, AlertKind::kInactivity, FindingState::kRaised, kT0)),
+      FindingResult::kSuppressedAbsence);
+  EXPECT_EQ(s.manager->OnFinding(
+                MakeFinding(0, AlertKind::kNoMorningActivity, FindingState::kRaised, kT0 + 3600)),
+            FindingResult::kSuppressedAbsence);
+  Step(s);
+  EXPECT_EQ(grid_.RequestCount(), 0u);
+  EXPECT_EQ(
+      s.manager->OnFinding(MakeFinding(0, AlertKind::kMeterSilent, FindingState::kRaised, kT0)),
+      FindingResult::kOpened);
+  Step(s);
+  ASSERT_EQ(grid_.RequestCount(), 1u);
+  EXPECT_EQ(json::parse(grid_.Requests()[0].body)["kind"], "meter_silent");
+}
+
+TEST_F(AlertE2eTest, StreetTokenCannotReadOrAckAnotherStreetsAlert) {
+  Service s(dir_.File("a.db"), &clock_, contacts_);
+  s.manager->OnFinding(MakeFinding(0, AlertKind::kInactivity, FindingState::kRaised, kT0));  // S1
+  Step(s);
+  const auto get = s.Call("GET", "/api/v1/alerts/1", kTokenS2);
+  const auto ack = s.Call("POST", "/api/v1/alerts/1/ack", kTokenS2);
+  const auto missing = s.Call("GET", "/api/v1/alerts/424242", kTokenS2);
+  EXPECT_EQ(get.status, 403);
+  EXPECT_EQ(ack.status, 403);
+  EXPECT_EQ(get.body, missing.body);
+  EXPECT_EQ(get.body.find("H1"), std::string::npos);
+  EXPECT_EQ(json::parse(s.Call("GET", "/api/v1/alerts", kTokenS2).body)["count"], 0);
+  // The foreign ack did nothing: the alert still escalates.
+  clock_.AdvanceS(AlertOptions{}.escalate_high_s);
+  Step(s);
+  EXPECT_EQ(community_.RequestCount(), 1u);
+  EXPECT_EQ(s.Call("GET", "/api/v1/alerts/1", kTokenS1).status, 200);
+}
+
+TEST_F(AlertE2eTest, RobotSmsAndNtfyChannelsOverRealHttp) {
+  HttpReceiver robots;
+  robots.SetResponse(200, R"({"errcode":0,"errmsg":"ok"})");
+  std::vector<Contact> cs = {
+      MakeContact("grid", "G1", "wecom", Channel::kWeCom, robots.url("/wecom?key=K1"), ""),
+      MakeContact("grid", "G1", "ding", Channel::kDingTalk, robots.url("/ding?access_token=T"),
+                  "SECding"),
+      MakeContact("grid", "G1", "sms", Channel::kSms,
+                  robots.url("/cgi-bin/sendsms?username=u&to=13800000000&text={text}"), ""),
+      MakeContact("grid", "G1", "ntfy", Channel::kNtfy, robots.url("/gw-g1"), "", "en"),
+  };
+  Service s(dir_.File("a.db"), &clock_, cs);
+  s.manager->OnFinding(
+      MakeFinding(0, AlertKind::kInactivity, FindingState::kRaised, kT0, Severity::kCritical));
+  EXPECT_EQ(s.dispatcher->RunOnce().sent, 4u);
+  std::map<std::string, RecordedRequest> by_path;
+  for (const auto& r : robots.Requests()) by_path[r.target.substr(0, r.target.find('?'))] = r;
+  ASSERT_EQ(by_path.size(), 4u);
+  const json wecom = json::parse(by_path["/wecom"].body);
+  EXPECT_EQ(wecom["msgtype"], "text");
+  EXPECT_NE(wecom["text"]["content"].get<std::string>().find("请先致电"), std::string::npos);
+  // DingTalk: the receiver recomputes the signature from the timestamp it got.
+  const std::string ding = by_path["/ding"].target;
+  const size_t ts = ding.find("timestamp=");
+  const size_t sg = ding.find("&sign=");
+  ASSERT_NE(ts, std::string::npos);
+  ASSERT_NE(sg, std::string::npos);
+  const int64_t ts_ms = std::stoll(ding.substr(ts + 10, sg - ts - 10));
+  EXPECT_EQ(ts_ms, clock_.NowMs());
+  EXPECT_EQ(ding.substr(sg + 6), DingTalkSign(ts_ms, "SECding"));
+  EXPECT_EQ(by_path["/cgi-bin/sendsms"].method, "GET");
+  EXPECT_NE(by_path["/cgi-bin/sendsms"].target.find("to=13800000000&text=gridwatch%20"),
+            std::string::npos)
+      << by_path["/cgi-bin/sendsms"].target;
+  EXPECT_EQ(by_path["/gw-g1"].Header("priority"), "5");
+  EXPECT_NE(by_path["/gw-g1"].body.find("call first, then visit"), std::string::npos);
+}
+
+#ifdef GRIDWATCH_HAVE_MOSQUITTO_SUPPORT
+// The app's MessagePublisher, here over the test MQTT client (Paho underneath).
+class TestClientPublisher final : public MessagePublisher {
+ public:
+  explicit TestClientPublisher(test_support::MqttTestClient* c) : c_(c) {}
+  bool Publish(const std::string& topic, const std::string& payload, int qos) override {
+    try {
+      c_->Publish(topic, payload, qos);
+      return true;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
+
+ private:
+  test_support::MqttTestClient* c_;
+};
+
+TEST_F(AlertE2eTest, StateChangesOnTheAlertTopicAndTheMqttChannelThroughARealBroker) {
+  test_support::MosquittoBroker broker;
+  test_support::MqttTestClient pub_client(broker.url());
+  pub_client.Connect();
+  test_support::MqttTestClient sub(broker.url());
+  sub.Connect();
+  sub.Subscribe("gridwatch/alerts/S1/#", 1);
+  sub.Subscribe("gridwatch/workers/#", 1);
+  TestClientPublisher publisher(&pub_client);
+  auto cs = contacts_;
+  cs.push_back(MakeContact("grid", "G1", "app", Channel::kMqtt, "gridwatch/workers/li", ""));
+  Service s(dir_.File("a.db"), &clock_, cs, {}, &publisher);
+  s.manager->OnFinding(MakeFinding(0, AlertKind::kInactivity, FindingState::kRaised, kT0));
+  EXPECT_EQ(s.dispatcher->RunOnce().sent, 2u);  // webhook + mqtt
+  ASSERT_TRUE(s.manager->Acknowledge(1, "grid:G1 Li"));
+  ASSERT_TRUE(s.manager->Resolve(1, Outcome::kResidentFine, "asleep", "grid:G1 Li"));
+  ASSERT_TRUE(sub.WaitFor(5, std::chrono::seconds(10)))
+      << "got " << sub.MessageCount() << " messages";
+  const auto on_topic = sub.MessagesOn("gridwatch/alerts/S1/C1/G1");
+  ASSERT_EQ(on_topic.size(), 4u);
+  std::vector<std::string> states;
+  for (const auto& m : on_topic) {
+    EXPECT_EQ(m.qos, 1);
+    const json j = json::parse(m.payload);
+    states.push_back(j["state"]);
+    EXPECT_EQ(j["household"], "H1");
+    EXPECT_EQ(m.payload.find("Plum Lane"), std::string::npos);  // no address on the shared topic
+    EXPECT_EQ(m.payload.find("Li"), std::string::npos);         // no names
+  }
+  EXPECT_EQ(states, (std::vector<std::string>{"open", "notified", "acknowledged", "resolved"}));
+  const auto worker = sub.MessagesOn("gridwatch/workers/li");
+  ASSERT_EQ(worker.size(), 1u);
+  const json w = json::parse(worker[0].payload);
+  EXPECT_EQ(w["id"], 1);
+  EXPECT_NE(w["message"].get<std::string>().find("1 Plum Lane"), std::string::npos);
+}
+#else
+TEST_F(AlertE2eTest, StateChangesOnTheAlertTopicAndTheMqttChannelThroughARealBroker) {
+  GTEST_SKIP() << "tests/support (Mosquitto helper) not available in this build";
+}
+#endif
+
+}  // namespace
+}  // namespace gridwatch
