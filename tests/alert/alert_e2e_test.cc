@@ -325,6 +325,28 @@ TEST_F(AlertE2eTest, RobotSmsAndNtfyChannelsOverRealHttp) {
   EXPECT_NE(by_path["/gw-g1"].body.find("call first, then visit"), std::string::npos);
 }
 
+TEST_F(AlertE2eTest, DispatcherThreadDeliversWhenWokenAndReportsTheOutbox) {
+  Service s(dir_.File("a.db"), &clock_, contacts_);
+  s.manager->SetEnqueuedCallback([&] { s.dispatcher->Wake(); });
+  other_.Stop();  // H3's worker is unreachable: its delivery stays pending
+  s.dispatcher->Start();
+  s.manager->OnFinding(MakeFinding(0, AlertKind::kInactivity, FindingState::kRaised, kT0));
+  s.manager->OnFinding(MakeFinding(2, AlertKind::kInactivity, FindingState::kRaised, kT0));
+  ASSERT_TRUE(grid_.WaitForRequests(1, 10000));
+  clock_.AdvanceS(120);
+  s.dispatcher->Stop();
+  s.dispatcher->RunOnce();  // refresh the gauges at the new time (H3 fails again)
+  EXPECT_EQ(grid_.RequestCount(), 1u);
+  double pending = -1, oldest = -1;
+  for (const auto& fam : s.prom.Collect()) {
+    if (fam.name == "gridwatch_outbox_pending") pending = fam.metric.at(0).gauge.value;
+    if (fam.name == "gridwatch_outbox_oldest_pending_seconds")
+      oldest = fam.metric.at(0).gauge.value;
+  }
+  EXPECT_EQ(pending, 1);
+  EXPECT_EQ(oldest, 120);
+}
+
 #ifdef GRIDWATCH_HAVE_MOSQUITTO_SUPPORT
 // The app's MessagePublisher, here over the test MQTT client (Paho underneath).
 class TestClientPublisher final : public MessagePublisher {

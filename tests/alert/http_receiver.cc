@@ -10,6 +10,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
+#include <chrono>
 #include <stdexcept>
 
 namespace gridwatch::test_support {
@@ -91,6 +92,12 @@ std::vector<RecordedRequest> HttpReceiver::Requests() const {
   return requests_;
 }
 
+bool HttpReceiver::WaitForRequests(size_t count, int timeout_ms) const {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                      [&] { return requests_.size() >= count; });
+}
+
 size_t HttpReceiver::RequestCount() const {
   std::lock_guard lock(mu_);
   return requests_.size();
@@ -137,6 +144,7 @@ void HttpReceiver::Serve(int listen_fd) {
     res.set(http::field::content_type, "application/json");
     res.set(http::field::connection, "close");
     res.prepare_payload();
+    cv_.notify_all();
     http::write(sock, res, ec);
     sock.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   }

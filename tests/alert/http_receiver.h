@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <string>
@@ -42,6 +43,9 @@ class HttpReceiver {
   void SetResponse(int status, std::string body = "{}");
   std::vector<RecordedRequest> Requests() const;
   size_t RequestCount() const;
+  // Blocks until at least `count` requests were recorded or `timeout_ms` passed (real I/O from
+  // another thread; a condition variable, not a sleep). Returns whether the count was reached.
+  bool WaitForRequests(size_t count, int timeout_ms) const;
 
  private:
   void Serve(int listen_fd);
@@ -51,6 +55,7 @@ class HttpReceiver {
   std::thread thread_;
   std::atomic<bool> stop_{false};
   mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
   std::vector<RecordedRequest> requests_;
   int status_ = 200;
   std::string body_ = "{}";
