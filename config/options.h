@@ -45,6 +45,11 @@ struct IngestOptions {
   double max_kwh_per_hour = 30.0;
   // Capacity of the queue between the MQTT callback and the parser, in messages.
   int message_queue_capacity = 100000;
+  // Reordering: a reading that leaves a gap after the last one handed to detect for its meter
+  // is held until the gap fills or the meter's data time (or the wall clock) passes its ts by
+  // this much. 0 = hand every newer reading over at once (older ones are then out_of_order).
+  // Contiguous readings are never held.
+  int64_t reorder_hold_s = 0;
 };
 
 // Parameters of one detector kind. Not every detector uses every field; each detector's
