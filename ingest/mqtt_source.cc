@@ -95,22 +95,33 @@ struct MqttSource::Impl : public virtual mqtt::iaction_listener {
     try {
       auto topics = mqtt::string_collection::create(mqtt_options.readings_topics);
       std::vector<int> qos(mqtt_options.readings_topics.size(), mqtt_options.readings_qos);
-      client->subscribe(topics, qos);
+      client->subscribe(topics, qos, nullptr, subscribe_listener);
     } catch (const mqtt::exception&) {
       // The next reconnect tries again.
     }
+  }
+
+  // SUBACK for the subscriptions made in OnConnected: the source is now ready.
+  void OnSubscribed() {
     {
       std::lock_guard lock(conn_mu);
-      is_connected = true;
+      is_ready = true;
     }
     conn_cv.notify_all();
   }
+
+  struct SubscribeListener : public virtual mqtt::iaction_listener {
+    explicit SubscribeListener(Impl* i) : impl(i) {}
+    void on_failure(const mqtt::token&) override {}
+    void on_success(const mqtt::token&) override { impl->OnSubscribed(); }
+    Impl* impl;
+  };
 
   void OnConnectionLost() {
     metrics->SetConnected(false);
     {
       std::lock_guard lock(conn_mu);
-      is_connected = false;
+      is_ready = false;
     }
     conn_cv.notify_all();
   }
@@ -225,7 +236,8 @@ struct MqttSource::Impl : public virtual mqtt::iaction_listener {
 
   mutable std::mutex conn_mu;
   mutable std::condition_variable conn_cv;
-  bool is_connected = false;  // guarded by conn_mu
+  bool is_ready = false;  // connected and subscribed; guarded by conn_mu
+  SubscribeListener subscribe_listener{this};
 
   mutable std::mutex counts_mu;
   std::condition_variable drained_cv;
@@ -258,7 +270,7 @@ void MqttSource::Start() {
 bool MqttSource::WaitConnected(int timeout_ms) const {
   std::unique_lock lock(impl_->conn_mu);
   return impl_->conn_cv.wait_for(lock, std::chrono::milliseconds(timeout_ms),
-                                 [&] { return impl_->is_connected; });
+                                 [&] { return impl_->is_ready; });
 }
 
 void MqttSource::Stop() {
@@ -295,6 +307,11 @@ bool MqttSource::Publish(const std::string& topic, std::string_view payload, int
 }
 
 bool MqttSource::connected() const { return impl_->client->is_connected(); }
+
+bool MqttSource::ready() const {
+  std::lock_guard lock(impl_->conn_mu);
+  return impl_->is_ready;
+}
 
 uint64_t MqttSource::reconnects() const {
   const uint64_t n = impl_->connects.load();

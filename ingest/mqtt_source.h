@@ -55,7 +55,8 @@ class MqttSource {
   // Starts the ingest thread and the first connect; returns at once (connection comes up in the
   // background, see connected()). Calling it twice is a no-op.
   void Start();
-  // Waits up to `timeout_ms` for the connection to be up (and subscriptions requested).
+  // Waits up to `timeout_ms` until the source is connected and the broker acknowledged the
+  // readings subscriptions (after a reconnect: until they are re-acknowledged). Also ready().
   [[nodiscard]] bool WaitConnected(int timeout_ms) const;
   // Stops taking messages, drains the queue through the ingest thread (held readings are
   // flushed to the sink), waits up to 5 s for pending publishes, disconnects. Idempotent.
@@ -66,6 +67,8 @@ class MqttSource {
   [[nodiscard]] bool Publish(const std::string& topic, std::string_view payload, int qos);
 
   bool connected() const;
+  // Connected and subscribed (what /readyz wants).
+  bool ready() const;
   // Successful connections after the first one.
   uint64_t reconnects() const;
   // A snapshot of the ingest counts (messages, accepted, baseline, rejected by reason).
