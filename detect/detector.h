@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <iosfwd>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "common/time_zone.h"
@@ -53,6 +54,11 @@ class Detector {
   // in ts order; an older one is counted in stats().out_of_order and ignored. Findings the
   // reading causes are appended to `out`.
   void Observe(const Reading& reading, std::vector<Finding>* out);
+
+  // The same as Observe for each reading in order, with the models of the readings a few places
+  // ahead prefetched: at a city's scale the model array does not fit in cache and each reading
+  // would otherwise wait for memory.
+  void ObserveBatch(std::span<const Reading> readings, std::vector<Finding>* out);
 
   // Moves data time forward to `now_s` for every household of the shard: detects silence and
   // inactivity that no reading reports. Call it regularly (serve: every tick_s of wall time;

@@ -43,100 +43,82 @@ struct PeakHistory {
   float GumbelLevel(float tail_z) const;
 };
 
-struct HouseholdModel {
-  // --- time and cadence
+struct alignas(64) HouseholdModel {
+  // ---- Hot: touched by every reading (kept together, first cache lines).
   int64_t last_ts = 0;     // end of the newest reading (epoch s); 0 = never seen
+  int64_t idle_since = 0;  // start of the current idle spell
+  int64_t high_since = 0;  // start of the current high-use excess
+  int64_t zero_since = 0;  // start of the current run of zero readings
   int32_t interval_s = 0;  // inferred interval (smallest gap seen)
   int32_t cur_day = 0;     // local day number of the newest reading
   float prev_kwh = -1;     // previous interval's energy (-1 = none or after a gap)
-  uint16_t days_seen = 0;  // local days with data
-  uint8_t learning_ready = 0;
-
-  // --- night distribution (kWh per interval, scaled to uint16: value * 1e4)
-  std::array<uint8_t, kNightRing> night{};  // log scale, see ToNight8
-  uint8_t night_next = 0;
-  uint8_t night_count = 0;
+  // Night distribution summaries (recomputed daily from the ring).
   float standby_kwh = 0;    // q10 of the night ring
   float night_hi_kwh = 0;   // q95 of the night ring, with a margin: above = activity
   float night_max_kwh = 0;  // max of the night ring, with a margin: above = surely awake
-  float spread_kwh = 0;     // q90 - q10 of the night ring, with a margin: a larger step = change
+  float spread_kwh = 0;     // q90 - q10 of the night ring, with a margin: the idle band
+  float night_mu = 0, night_sigma = 1;            // log energy at night (median, robust sigma)
+  float night_step_mu = 0, night_step_sigma = 1;  // log step at night
+  // Idle spell: use inside a band as narrow as the night's own fluctuation.
+  float idle_lo = 0, idle_hi = 0, idle_sum = 0;
+  // Evidence gates: likelihood-ratio CUSUMs (nobody up vs this home at this hour) on levels
+  // and on steps, their running daily peaks and calibrated thresholds.
+  float s_quiet = 0, t_quiet = 0, quiet_day_peak = 0;
+  float s_flat = 0, t_flat = 0, flat_day_peak = 0;
+  // High usage: CUSUM of use above the hour's typical level.
+  float cusum_high = 0, t_high = 0, high_day_peak = 0;
+  // The day so far; zero share; typical long gap.
+  float day_kwh = 0;                   // energy so far today
+  float day_hours = 0;                 // hours of data so far today
+  float p_zero = 0;                    // share of readings that are exactly zero (EWMA)
+  float long_gap_s = 0;                // the meter's recent longest gap, decaying
+  uint16_t days_seen = 0;              // local days with data
   uint16_t night_stats_day_count = 0;  // nights summarized so far
+  uint16_t idle_n = 0;
+  uint16_t zero_run = 0;
+  uint16_t open_mask = 0;          // kinds with a raised, not yet cleared finding
+  uint16_t alerted_today = 0;      // kinds raised (or still open) during the current local day
+  uint16_t open_at_day_start = 0;  // kinds open when the current local day began
+  int16_t today_first_act_min = -1;
+  int16_t morning_deadline_min = -1;  // today's deadline (-1 = not armed)
+  uint8_t learning_ready = 0;
+  uint8_t idle_blip = 0;
+  uint8_t idle_bucket = 0;
+  uint8_t idle_alerted = 0;
+  uint8_t night_next = 0;
+  uint8_t night_count = 0;
+  uint8_t open_severity[8] = {};
 
-  // --- routine: per day type and local hour, the distribution of log energy per interval and
-  // of log step between consecutive intervals, as a robust location and scale (fixed point,
-  // value * 1000): mean and mean absolute deviation learned with exponential forgetting.
+  // ---- Routine: per day type and local hour, log energy and (one day type) log step,
+  // as a robust location and scale (fixed point, value * 1000): mean and mean absolute
+  // deviation learned with exponential forgetting. One entry of each per reading.
   struct LogDist {
     int16_t mu = -2000;  // mean of log(kWh + eps) * 1000
     int16_t dev = 1000;  // mean |log - mu| * 1000
   };
   std::array<std::array<LogDist, kHours>, kDayTypes> level_d{};
-  std::array<LogDist, kHours> step_d{};  // steps: one day type (they differ little)
-  // The same under the night distribution (nobody up).
-  float night_mu = 0, night_sigma = 1;
-  float night_step_mu = 0, night_step_sigma = 1;
-  std::array<uint16_t, kSlots> slot_high{};  // upper level of use per slot (kWh * 1e4 per interval)
+  std::array<LogDist, kHours> step_d{};
+  std::array<uint16_t, kSlots> slot_high{};  // upper level of use per slot (kWh * 1e4)
 
-  // --- idle runs: stretches in which use stays inside a band as narrow as the night's own
-  // fluctuation (nobody switching anything), at standby (inactivity) or above it (frozen).
-  // Their lengths are kept per start-time bucket as weekly maxima of the last kIdleWeeks weeks:
+  // ---- Cold: touched at night, at the end of a spell or once a day.
+  std::array<uint8_t, kNightRing> night{};  // recent 01–05 h readings, log scale (ToNight8)
+  // Idle spells' lengths per start-time bucket as weekly maxima of the last kIdleWeeks weeks:
   // the home's own survival curve of quiet spells, and each bucket's threshold in hours.
-  float idle_lo = 0, idle_hi = 0, idle_sum = 0;
-  uint16_t idle_n = 0;
-  uint8_t idle_blip = 0;
-  uint8_t idle_bucket = 0;
-  uint8_t idle_alerted = 0;
-  int64_t idle_since = 0;
-  int32_t idle_week = 0;  // week number of the ring's current column
   std::array<std::array<uint8_t, kIdleWeeks>, kIdleBuckets> idle_week_max{};  // hours * 4
+  int32_t idle_week = 0;  // week number of the ring's current column
   uint8_t idle_weeks_seen = 0;
-
-  // --- evidence gates: likelihood-ratio CUSUMs (nobody up vs this home at this hour) on levels
-  // and on steps, their daily peaks and calibrated thresholds
-  float s_quiet = 0;
-  float quiet_day_peak = 0;
   PeakHistory quiet_hist;
-  float t_quiet = 0;
-  float s_flat = 0;
-  float flat_day_peak = 0;
   PeakHistory flat_hist;
-  float t_flat = 0;
-
-  // --- high usage: CUSUM of use above the slot's upper level (kWh)
-  float cusum_high = 0;
-  int64_t high_since = 0;
-  float high_day_peak = 0;
   PeakHistory high_hist;
-  float t_high = 0;
-
-  // --- no morning activity: minutes after midnight of the first activity, recent days
+  // No morning activity: first activity of recent days.
   std::array<uint8_t, kFirstActivityDays> first_act{};  // minutes after midnight / 5
   uint8_t first_act_next = 0;
   uint8_t first_act_count = 0;
-  int16_t today_first_act_min = -1;
-  int16_t morning_deadline_min = -1;  // today's deadline (-1 = not armed)
-
-  // --- daily totals: low daily usage and decline
-  float day_kwh = 0;           // energy so far today
-  float day_hours = 0;         // hours of data so far today
-  float log_active_long = 0;   // EWMA of log(daily active energy) (half-life ~ weeks)
-  float log_active_short = 0;  // EWMA over ~3 days
-  uint16_t active_days = 0;    // days that entered the daily EWMAs
-  uint8_t decline_days = 0;    // consecutive days below the decline ratio
-
-  // --- no power: consecutive readings of exactly zero; share of zero readings
-  uint16_t zero_run = 0;
-  int64_t zero_since = 0;
-  float p_zero = 0;
-
-  // --- meter silence: typical long gap (s)
-  float long_gap_s = 0;
-
-  // --- episodes: which kinds have a raised, not yet cleared finding (bit per AlertKind)
-  uint16_t open_mask = 0;
-  uint16_t alerted_today = 0;
-  uint16_t open_at_day_start = 0;  // kinds open when the current local day began  // kinds raised
-                                   // (or still open) during the current local day
-  uint8_t open_severity[8] = {};
+  // Daily totals: low daily usage and decline.
+  float log_active_long = 0;    // EWMA of log(daily active energy) (half-life ~ weeks)
+  float log_active_short = 0;   // EWMA over ~3 days
+  uint16_t active_days = 0;     // days that entered the daily EWMAs
+  uint8_t decline_days = 0;     // consecutive days below the decline ratio
   int8_t sensitivity[8] = {};   // feedback notches per kind (+ = less sensitive)
   int32_t sensitivity_day = 0;  // day of the last decay step
 };
