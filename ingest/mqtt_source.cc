@@ -80,7 +80,9 @@ struct MqttSource::Impl : public virtual mqtt::iaction_listener {
 
   void OnMessage(mqtt::const_message_ptr msg) {
     metrics->MessageReceived();
-    if (!queue.TryPush(std::move(msg))) {
+    if (queue.TryPush(std::move(msg))) {
+      pushed.fetch_add(1);
+    } else {
       dropped.fetch_add(1);
       metrics->QueueDropped();
     }
@@ -203,6 +205,7 @@ struct MqttSource::Impl : public virtual mqtt::iaction_listener {
       {
         std::lock_guard lock(counts_mu);
         counts_snapshot = ingestor.counts();
+        processed.fetch_add(n);
       }
       drained_cv.notify_all();
       if (n == 0 && queue.Closed()) break;
@@ -221,7 +224,6 @@ struct MqttSource::Impl : public virtual mqtt::iaction_listener {
   std::unique_ptr<IngestMetrics> metrics;
   BoundedQueue<mqtt::const_message_ptr> queue;
   Ingestor ingestor;  // ingest thread only
-  std::unique_ptr<mqtt::async_client> client;
   mqtt::connect_options connect_options;
 
   std::thread worker;
@@ -238,6 +240,12 @@ struct MqttSource::Impl : public virtual mqtt::iaction_listener {
   mutable std::condition_variable conn_cv;
   bool is_ready = false;  // connected and subscribed; guarded by conn_mu
   SubscribeListener subscribe_listener{this};
+
+  std::atomic<uint64_t> pushed{0};     // messages queued by the callback
+  std::atomic<uint64_t> processed{0};  // messages fully handled (readings out, dead letters sent)
+
+  // Last member: destroyed first, so Paho's threads never see a destroyed member.
+  std::unique_ptr<mqtt::async_client> client;
 
   mutable std::mutex counts_mu;
   std::condition_variable drained_cv;
@@ -282,7 +290,7 @@ void MqttSource::Stop() {
   {
     std::unique_lock lock(impl->counts_mu);
     impl->drained_cv.wait_for(lock, std::chrono::milliseconds(kDrainTimeoutMs),
-                              [&] { return impl->queue.Size() == 0; });
+                              [&] { return impl->processed.load() == impl->pushed.load(); });
   }
   // 2. Disconnect: no more messages; Paho finishes in-flight publishes within the timeout.
   try {
@@ -295,9 +303,6 @@ void MqttSource::Stop() {
   // 3. Drain what arrived meanwhile (its dead letters may only be buffered) and stop the thread.
   impl->queue.Close();
   if (impl->worker.joinable()) impl->worker.join();
-  impl->client->set_message_callback([](mqtt::const_message_ptr) {});
-  impl->client->set_connected_handler([](const std::string&) {});
-  impl->client->set_connection_lost_handler([](const std::string&) {});
   impl->OnConnectionLost();
 }
 

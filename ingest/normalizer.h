@@ -51,7 +51,8 @@ class Normalizer {
 
   enum class Outcome : uint8_t {
     kReleased,  // handed to detect now (appended to `out`, possibly with held ones)
-    kHeld,      // accepted, waiting for a gap to fill (released later, in order)
+    kHeld,      // accepted and held for a gap (it may already be in `out` if this call's
+                // release of expired held readings reached it)
     kBaseline,  // first register value of a meter: no reading
     kRejected,  // see `reason`
   };
