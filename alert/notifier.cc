@@ -5,8 +5,11 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <nlohmann/json.hpp>
 
@@ -58,6 +61,20 @@ bool ParseUrl(std::string_view url, ParsedUrl* out) {
 
 class BeastHttpClient final : public HttpClient {
  public:
+  explicit BeastHttpClient(HttpClientOptions options)
+      : options_(std::move(options)), tls_(asio::ssl::context::tls_client) {
+    tls_.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                     asio::ssl::context::no_tlsv1_1);
+    boost::system::error_code ec;
+    if (options_.ca_file.empty())
+      tls_.set_default_verify_paths(ec);
+    else
+      tls_.load_verify_file(options_.ca_file, ec);
+    if (ec) tls_error_ = "cannot load CA certificates: " + ec.message();
+    tls_.set_verify_mode(options_.verify_peer ? asio::ssl::verify_peer : asio::ssl::verify_none);
+  }
+
   HttpResponse Send(const HttpRequest& req, int timeout_ms) override {
     HttpResponse out;
     ParsedUrl u;
@@ -65,38 +82,41 @@ class BeastHttpClient final : public HttpClient {
       out.error = "bad url";
       return out;
     }
-    if (u.https) {
-      out.error = "https is not supported by this build's notifier";
+    if (u.https && !tls_error_.empty()) {
+      out.error = tls_error_;
       return out;
     }
     try {
       asio::io_context ioc;
       asio::ip::tcp::resolver resolver(ioc);
-      beast::tcp_stream stream(ioc);
       const auto deadline = std::chrono::milliseconds(timeout_ms);
       const auto results = resolver.resolve(u.host, u.port);
-      stream.expires_after(deadline);
-      stream.connect(results);
-      http::request<http::string_body> r;
-      r.method(req.method == "GET" ? http::verb::get
-                                   : (req.method == "PUT" ? http::verb::put : http::verb::post));
-      r.target(u.target);
-      r.version(11);
-      r.set(http::field::host, u.port == "80" ? u.host : u.host + ":" + u.port);
-      r.set(http::field::user_agent, "gridwatch");
-      r.set(http::field::connection, "close");
-      for (const auto& [k, v] : req.headers) r.set(k, v);
-      if (r.method() != http::verb::get || !req.body.empty()) {
-        r.body() = req.body;
-        r.prepare_payload();
-      }
-      stream.expires_after(deadline);
-      http::write(stream, r);
-      beast::flat_buffer buffer;
+      http::request<http::string_body> r = MakeRequest(req, u);
       http::response<http::string_body> res;
-      http::read(stream, buffer, res);
+      beast::flat_buffer buffer;
       beast::error_code ec;
-      stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+      if (u.https) {
+        beast::ssl_stream<beast::tcp_stream> stream(ioc, tls_);
+        if (!SSL_set_tlsext_host_name(stream.native_handle(), u.host.c_str())) {
+          out.error = "cannot set TLS server name";
+          return out;
+        }
+        if (options_.verify_peer)
+          stream.set_verify_callback(asio::ssl::host_name_verification(u.host));
+        beast::get_lowest_layer(stream).expires_after(deadline);
+        beast::get_lowest_layer(stream).connect(results);
+        stream.handshake(asio::ssl::stream_base::client);
+        http::write(stream, r);
+        http::read(stream, buffer, res);
+        stream.shutdown(ec);  // peers often skip close_notify; not an error for us
+      } else {
+        beast::tcp_stream stream(ioc);
+        stream.expires_after(deadline);
+        stream.connect(results);
+        http::write(stream, r);
+        http::read(stream, buffer, res);
+        stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+      }
       out.status = res.result_int();
       out.body = std::move(res.body());
     } catch (const std::exception& e) {
@@ -105,6 +125,29 @@ class BeastHttpClient final : public HttpClient {
     }
     return out;
   }
+
+ private:
+  static http::request<http::string_body> MakeRequest(const HttpRequest& req, const ParsedUrl& u) {
+    http::request<http::string_body> r;
+    r.method(req.method == "GET" ? http::verb::get
+                                 : (req.method == "PUT" ? http::verb::put : http::verb::post));
+    r.target(u.target);
+    r.version(11);
+    const bool default_port = u.port == (u.https ? "443" : "80");
+    r.set(http::field::host, default_port ? u.host : u.host + ":" + u.port);
+    r.set(http::field::user_agent, "gridwatch");
+    r.set(http::field::connection, "close");
+    for (const auto& [k, v] : req.headers) r.set(k, v);
+    if (r.method() != http::verb::get || !req.body.empty()) {
+      r.body() = req.body;
+      r.prepare_payload();
+    }
+    return r;
+  }
+
+  HttpClientOptions options_;
+  asio::ssl::context tls_;
+  std::string tls_error_;
 };
 
 std::string Base64(const unsigned char* data, size_t n) {
@@ -130,7 +173,9 @@ std::string NtfyPriority(std::string_view severity) {
 
 }  // namespace
 
-std::unique_ptr<HttpClient> NewBeastHttpClient() { return std::make_unique<BeastHttpClient>(); }
+std::unique_ptr<HttpClient> NewBeastHttpClient(HttpClientOptions options) {
+  return std::make_unique<BeastHttpClient>(std::move(options));
+}
 
 std::string HmacSha256Hex(std::string_view key, std::string_view data) {
   unsigned char mac[EVP_MAX_MD_SIZE];

@@ -38,8 +38,15 @@ class HttpClient {
   virtual HttpResponse Send(const HttpRequest& req, int timeout_ms) = 0;
 };
 
-// A synchronous Boost.Beast HTTP/1.1 client (http:// only; https:// fails with an error).
-std::unique_ptr<HttpClient> NewBeastHttpClient();
+struct HttpClientOptions {
+  // https:// peers are verified against this CA bundle (PEM); empty = the system's CA paths.
+  std::string ca_file;
+  bool verify_peer = true;  // false only for tests and trusted networks
+};
+
+// A synchronous Boost.Beast HTTP/1.1 client: http://, and https:// (TLS 1.2+, SNI, peer and
+// host name verified). One connection per request ("Connection: close").
+std::unique_ptr<HttpClient> NewBeastHttpClient(HttpClientOptions options = {});
 
 // Lower-case hex of HMAC-SHA256(data, key).
 std::string HmacSha256Hex(std::string_view key, std::string_view data);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "alert/alert_api.h"
@@ -345,6 +346,44 @@ TEST_F(AlertE2eTest, DispatcherThreadDeliversWhenWokenAndReportsTheOutbox) {
   }
   EXPECT_EQ(pending, 1);
   EXPECT_EQ(oldest, 120);
+}
+
+TEST_F(AlertE2eTest, HttpsWebhookIsDeliveredOnlyToAVerifiedPeer) {
+  const std::string cert = dir_.File("cert.pem"), key = dir_.File("key.pem");
+  const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + key + " -out " +
+                          cert +
+                          " -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 "
+                          ">/dev/null 2>&1";
+  if (std::system(cmd.c_str()) != 0) GTEST_SKIP() << "openssl command not available";
+  HttpReceiver tls_rx(cert, key);
+  const std::string url = "https://127.0.0.1:" + std::to_string(tls_rx.port()) + "/hook";
+  // Not trusted (system CAs only): refused before anything is sent.
+  HttpRequest probe;
+  probe.url = url;
+  probe.body = "{}";
+  const HttpResponse refused = NewBeastHttpClient()->Send(probe, 5000);
+  EXPECT_EQ(refused.status, 0);
+  EXPECT_NE(refused.error.find("certificate verify failed"), std::string::npos) << refused.error;
+  // Right CA, wrong name: refused too.
+  probe.url = "https://localhost:" + std::to_string(tls_rx.port()) + "/hook";
+  EXPECT_EQ(NewBeastHttpClient({cert, true})->Send(probe, 5000).status, 0);
+  EXPECT_EQ(tls_rx.RequestCount(), 0u);
+  // Trusted: the whole path (manager -> outbox -> dispatcher) over TLS.
+  auto cs = contacts_;
+  cs[0].target = url;
+  Service s(dir_.File("a.db"), &clock_, cs);
+  DispatcherDeps dd;
+  dd.store = s.store.get();
+  dd.clock = &clock_;
+  dd.contacts = cs;
+  dd.http = NewBeastHttpClient({cert, true});
+  Dispatcher tls_dispatcher(AlertOptions{}, std::move(dd));
+  s.manager->OnFinding(MakeFinding(0, AlertKind::kInactivity, FindingState::kRaised, kT0));
+  EXPECT_EQ(tls_dispatcher.RunOnce().sent, 1u);
+  ASSERT_EQ(tls_rx.RequestCount(), 1u);
+  const RecordedRequest r = tls_rx.Requests()[0];
+  EXPECT_EQ(r.Header("x-gridwatch-signature"), "sha256=" + HmacSha256Hex(kSecret, r.body));
+  EXPECT_EQ(json::parse(r.body)["household"], "H1");
 }
 
 #ifdef GRIDWATCH_HAVE_MOSQUITTO_SUPPORT

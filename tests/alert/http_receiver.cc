@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
@@ -45,7 +46,8 @@ int PortOf(int fd) {
 
 }  // namespace
 
-HttpReceiver::HttpReceiver() {
+HttpReceiver::HttpReceiver(std::string cert_file, std::string key_file)
+    : cert_file_(std::move(cert_file)), key_file_(std::move(key_file)) {
   listen_fd_ = Listen(0);
   port_ = PortOf(listen_fd_);
   stop_ = false;
@@ -103,8 +105,46 @@ size_t HttpReceiver::RequestCount() const {
   return requests_.size();
 }
 
+template <typename Stream>
+void HttpReceiver::Exchange(Stream& stream) {
+  boost::system::error_code ec;
+  beast::flat_buffer buffer;
+  http::request<http::string_body> req;
+  http::read(stream, buffer, req, ec);
+  if (ec) return;
+  RecordedRequest r;
+  r.method = std::string(req.method_string());
+  r.target = std::string(req.target());
+  for (const auto& f : req) {
+    std::string name(f.name_string());
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    r.headers[name] = std::string(f.value());
+  }
+  r.body = req.body();
+  http::response<http::string_body> res;
+  {
+    std::lock_guard lock(mu_);
+    requests_.push_back(std::move(r));
+    res.result(static_cast<unsigned>(status_));
+    res.body() = body_;
+  }
+  cv_.notify_all();
+  res.version(11);
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::connection, "close");
+  res.prepare_payload();
+  http::write(stream, res, ec);
+}
+
 void HttpReceiver::Serve(int listen_fd) {
   asio::io_context ioc;
+  asio::ssl::context tls(asio::ssl::context::tls_server);
+  const bool https = !cert_file_.empty();
+  if (https) {
+    tls.use_certificate_chain_file(cert_file_);
+    tls.use_private_key_file(key_file_, asio::ssl::context::pem);
+  }
   for (;;) {
     const int conn = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
     if (stop_) {
@@ -119,33 +159,16 @@ void HttpReceiver::Serve(int listen_fd) {
       ::close(conn);
       continue;
     }
-    beast::flat_buffer buffer;
-    http::request<http::string_body> req;
-    http::read(sock, buffer, req, ec);
-    if (ec) continue;
-    RecordedRequest r;
-    r.method = std::string(req.method_string());
-    r.target = std::string(req.target());
-    for (const auto& f : req) {
-      std::string name(f.name_string());
-      std::transform(name.begin(), name.end(), name.begin(),
-                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-      r.headers[name] = std::string(f.value());
+    if (https) {
+      asio::ssl::stream<asio::ip::tcp::socket&> stream(sock, tls);
+      stream.handshake(asio::ssl::stream_base::server, ec);
+      if (!ec) {
+        Exchange(stream);
+        stream.shutdown(ec);
+      }
+    } else {
+      Exchange(sock);
     }
-    r.body = req.body();
-    http::response<http::string_body> res;
-    {
-      std::lock_guard lock(mu_);
-      requests_.push_back(std::move(r));
-      res.result(static_cast<unsigned>(status_));
-      res.body() = body_;
-    }
-    res.version(11);
-    res.set(http::field::content_type, "application/json");
-    res.set(http::field::connection, "close");
-    res.prepare_payload();
-    cv_.notify_all();
-    http::write(sock, res, ec);
     sock.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   }
 }

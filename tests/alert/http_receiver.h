@@ -29,8 +29,9 @@ struct RecordedRequest {
 
 class HttpReceiver {
  public:
-  // Binds 127.0.0.1 on a free port and starts serving. Throws std::runtime_error on failure.
-  HttpReceiver();
+  // Binds 127.0.0.1 on a free port and starts serving; with a certificate chain and key (PEM)
+  // it serves HTTPS. Throws std::runtime_error on failure.
+  explicit HttpReceiver(std::string cert_file = "", std::string key_file = "");
   ~HttpReceiver();
   HttpReceiver(const HttpReceiver&) = delete;
   HttpReceiver& operator=(const HttpReceiver&) = delete;
@@ -49,6 +50,10 @@ class HttpReceiver {
 
  private:
   void Serve(int listen_fd);
+  template <typename Stream>
+  void Exchange(Stream& stream);
+
+  std::string cert_file_, key_file_;
 
   int port_ = 0;
   int listen_fd_ = -1;
