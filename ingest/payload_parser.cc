@@ -113,6 +113,16 @@ void ParseItem(simdjson::dom::element item, int index, ParseResult* out) {
     reject(RejectReason::kMissingField, "missing \"kwh\" or \"register_kwh\"");
     return;
   }
+  if (value.is_string()) {
+    // JSON has no NaN/Infinity; firmware that wants to say so sends a string.
+    std::string_view v = value.get_string().value_unsafe();
+    if (v == "NaN" || v == "nan" || v == "Infinity" || v == "-Infinity" || v == "inf" ||
+        v == "-inf") {
+      reject(RejectReason::kNotFinite,
+             std::string(r.is_register ? "\"register_kwh\"" : "\"kwh\"") + " is " + std::string(v));
+      return;
+    }
+  }
   if (!IsNumber(value.type())) {
     reject(RejectReason::kBadType, std::string(r.is_register ? "\"register_kwh\"" : "\"kwh\"") +
                                        " is a " + std::string(TypeName(value.type())));

@@ -3,6 +3,8 @@
 // {"meter": string, "ts": RFC 3339 string or epoch seconds (number or digit string),
 //  "kwh": number | "register_kwh": number}; other fields are ignored. Items are judged one by
 // one: a batch with a bad item keeps the good ones. Uses simdjson (DOM) and reuses its buffers.
+// JSON has no NaN/Infinity: a bare NaN or an overflowing number (1e999) makes the whole message
+// malformed_json; the strings "NaN"/"Infinity"/"inf" as energy are not_finite.
 //
 // Confined to one thread (the ingest thread); results are plain values.
 #pragma once

@@ -151,6 +151,61 @@ TEST_F(MqttSourceTest, BadPayloadsGoToTheDeadLetterTopic) {
   EXPECT_EQ(Metric("gridwatch_readings_accepted_total"), 1.0);
 }
 
+TEST_F(MqttSourceTest, EveryRejectReasonIsDeadLetteredAndCounted) {
+  MosquittoBroker broker;
+  MqttTestClient dl(broker.url());
+  dl.Connect();
+  dl.Subscribe("gridwatch/deadletter", 1);
+  StartSource(broker, "gw-ingest-every-reason");
+  MqttTestClient pub(broker.url());
+  pub.Connect();
+  const std::string topic = "gridwatch/readings/S/M1";
+  // Setup: M1 at t0 and t0+15min (interval 900 s), M2's register baseline.
+  pub.Publish(topic, ReadingJson("M1", t0_, 0.1), 1);
+  pub.Publish(topic, ReadingJson("M1", t0_ + 900, 0.1), 1);
+  pub.Publish(topic, R"({"meter":"M2","ts":)" + std::to_string(t0_) + R"(,"register_kwh":500})", 1);
+  ASSERT_TRUE(sink_.WaitFor(2, milliseconds(10000)));
+  const std::string ts = std::to_string(t0_ + 1800);
+  const std::map<std::string, std::string> cases = {
+      {"malformed_json", "{oops"},
+      {"missing_field", R"({"meter":"M1","kwh":0.1})"},
+      {"bad_type", R"({"meter":"M1","ts":)" + ts + R"(,"kwh":"0.1"})"},
+      {"unknown_meter", ReadingJson("M404", t0_ + 1800, 0.1)},
+      {"bad_timestamp", R"({"meter":"M1","ts":"yesterday","kwh":0.1})"},
+      {"future_timestamp", ReadingJson("M1", clock_.NowS() + 3600, 0.1)},
+      {"negative_energy", ReadingJson("M1", t0_ + 1800, -0.1)},
+      {"not_finite", R"({"meter":"M1","ts":)" + ts + R"(,"kwh":"NaN"})"},
+      {"implausible_energy", ReadingJson("M1", t0_ + 1800, 100.0)},
+      {"duplicate", ReadingJson("M1", t0_, 0.1)},
+      {"too_late", ReadingJson("M1", t0_ - 7 * 3600, 0.1)},
+      {"out_of_order", ReadingJson("M1", t0_ + 450, 0.1)},
+      {"register_reset",
+       R"({"meter":"M2","ts":)" + std::to_string(t0_ + 900) + R"(,"register_kwh":3})"},
+  };
+  ASSERT_EQ(cases.size(), kRejectReasonCount);
+  for (const auto& [reason, payload] : cases) pub.Publish(topic, payload, 1);
+  ASSERT_TRUE(dl.WaitFor(cases.size(), milliseconds(10000)))
+      << "dead letters: " << dl.MessageCount();
+  std::map<std::string, std::string> got;
+  for (const auto& m : dl.Messages()) {
+    auto j = nlohmann::json::parse(m.payload);
+    EXPECT_EQ(j["topic"], topic);
+    got[j["reason"].get<std::string>()] = j["payload"].get<std::string>();
+  }
+  EXPECT_EQ(got, cases);
+  source_->Stop();
+  for (RejectReason r : AllRejectReasons()) {
+    EXPECT_EQ(
+        Metric("gridwatch_readings_rejected_total", "reason", std::string(RejectReasonName(r))),
+        1.0)
+        << RejectReasonName(r);
+  }
+  EXPECT_EQ(Metric("gridwatch_deadletter_published_total"), static_cast<double>(cases.size()));
+  EXPECT_EQ(Metric("gridwatch_readings_accepted_total"), 2.0);
+  EXPECT_EQ(Metric("gridwatch_readings_baseline_total"), 1.0);
+  EXPECT_EQ(sink_.readings().size(), 2u);
+}
+
 TEST_F(MqttSourceTest, FirstConnectIsRetriedUntilTheBrokerComesUp) {
   MosquittoBroker broker({.start = false});
   MqttOptions m;

@@ -131,7 +131,10 @@ INSTANTIATE_TEST_SUITE_P(
         Malformed{R"({"meter":"M1","ts":"2026-13-01T00:00:00Z","kwh":0.1})",
                   RejectReason::kBadTimestamp, 0},
         Malformed{R"({"meter":"M1","ts":-5,"kwh":0.1})", RejectReason::kBadTimestamp, 0},
-        Malformed{R"([["M1",1795852800,0.1]])", RejectReason::kBadType, 0}));
+        Malformed{R"([["M1",1795852800,0.1]])", RejectReason::kBadType, 0},
+        Malformed{R"({"meter":"M1","ts":1795852800,"kwh":"NaN"})", RejectReason::kNotFinite, 0},
+        Malformed{R"({"meter":"M1","ts":1795852800,"register_kwh":"-Infinity"})",
+                  RejectReason::kNotFinite, 0}));
 
 }  // namespace
 }  // namespace gridwatch
