@@ -23,20 +23,24 @@ struct Normalizer::MeterState {
   double register_kwh = 0.0;
   int32_t interval_s = 0;  // smallest gap seen (>= kMinIntervalS); 0 = unknown
   bool has_register = false;
-  bool listed_held = false;     // in with_held_
-  std::vector<int64_t> recent;  // accepted ts, ascending, at most kMaxRecentTs
-  std::vector<Reading> held;    // ascending ts
+  bool listed_held = false;  // in with_held_
+  // Accepted ts - kMinTsS (fits 32 bits until 2068; ts below kMinTsS never get here),
+  // ascending, at most kMaxRecentTs.
+  std::vector<uint32_t> recent;
+  std::vector<Reading> held;  // ascending ts
 
-  bool Seen(int64_t ts) const { return std::binary_search(recent.begin(), recent.end(), ts); }
+  static uint32_t Key(int64_t ts) { return static_cast<uint32_t>(ts - kMinTsS); }
+  static int64_t FromKey(uint32_t k) { return static_cast<int64_t>(k) + kMinTsS; }
+  bool Seen(int64_t ts) const { return std::binary_search(recent.begin(), recent.end(), Key(ts)); }
   void Remember(int64_t ts, int64_t window_s) {
-    recent.insert(std::upper_bound(recent.begin(), recent.end(), ts), ts);
+    recent.insert(std::upper_bound(recent.begin(), recent.end(), Key(ts)), Key(ts));
     // Entries that fell out of the window are too_late anyway; the cap bounds memory.
     const int64_t newest = std::max(newest_ts, ts);
     std::size_t drop = 0;
-    while (drop < recent.size() && recent[drop] < newest - window_s) ++drop;
+    while (drop < recent.size() && FromKey(recent[drop]) < newest - window_s) ++drop;
     if (recent.size() - drop > static_cast<std::size_t>(kMaxRecentTs)) {
       drop = recent.size() - kMaxRecentTs;
-      dedupe_floor_ts = std::max(dedupe_floor_ts, recent[drop - 1]);
+      dedupe_floor_ts = std::max(dedupe_floor_ts, FromKey(recent[drop - 1]));
     }
     recent.erase(recent.begin(), recent.begin() + static_cast<std::ptrdiff_t>(drop));
   }

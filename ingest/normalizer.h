@@ -23,6 +23,9 @@
 //    held readings are then released in ts order. A reading older than "released" (so it would
 //    reach detect out of order) is rejected as out_of_order.
 //
+// Memory: ~100 bytes per registered meter plus 4 bytes per remembered ts (a 15-minute meter
+// with the default 6 h window keeps 24-25) and 16 per held reading.
+//
 // Pure: no I/O, no clock reads (time is passed in). Confined to one thread (the ingest thread).
 #pragma once
 
