@@ -6,10 +6,13 @@
 #include <prometheus/registry.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "alert/alert_api.h"
 #include "alert/alert_manager.h"
+#include "alert/alert_stage.h"
 #include "alert/dispatcher.h"
 #include "alert/notifier.h"
 #include "common/time_util.h"
@@ -384,6 +387,42 @@ TEST_F(AlertE2eTest, HttpsWebhookIsDeliveredOnlyToAVerifiedPeer) {
   const RecordedRequest r = tls_rx.Requests()[0];
   EXPECT_EQ(r.Header("x-gridwatch-signature"), "sha256=" + HmacSha256Hex(kSecret, r.body));
   EXPECT_EQ(json::parse(r.body)["household"], "H1");
+}
+
+TEST_F(AlertE2eTest, AlertStageWiresStoreManagerDispatcherAndApiFromConfig) {
+  Config config;
+  config.data_dir = dir_.File("data");
+  config.alert.contacts_csv = dir_.File("contacts.csv");
+  config.alert.tokens_csv = dir_.File("tokens.csv");
+  {
+    std::ofstream c(config.alert.contacts_csv);
+    c << "scope,scope_id,name,channel,target,secret,lang\n"
+      << "grid,G1,Li,webhook," << grid_.url("/hook/g1") << "," << kSecret << ",zh-CN\n";
+    std::ofstream t(config.alert.tokens_csv);
+    t << "token,scope,scope_id\n" << kTokenS1 << ",street,S1\n";
+  }
+  prometheus::Registry prom;
+  AlertStageDeps deps;
+  deps.registry = test_support::TestRegistry();
+  deps.clock = &clock_;
+  deps.metrics = &prom;
+  AlertStage stage(config, std::move(deps));
+  stage.Start();
+  ASSERT_EQ(
+      stage.manager().OnFinding(MakeFinding(0, AlertKind::kInactivity, FindingState::kRaised, kT0)),
+      FindingResult::kOpened);
+  ASSERT_TRUE(grid_.WaitForRequests(1, 10000));
+  const RecordedRequest r = grid_.Requests()[0];
+  EXPECT_EQ(r.Header("x-gridwatch-signature"), "sha256=" + HmacSha256Hex(kSecret, r.body));
+  ApiRequest req;
+  req.method = "GET";
+  req.SetTarget("/api/v1/alerts?state=notified");
+  req.headers.emplace_back("Authorization", std::string("Bearer ") + kTokenS1);
+  const ApiResponse res = stage.api().Handle(req);
+  EXPECT_EQ(res.status, 200);
+  EXPECT_EQ(json::parse(res.body)["count"], 1);
+  stage.Stop();
+  EXPECT_TRUE(std::filesystem::exists(config.data_dir + "/alerts.db"));
 }
 
 #ifdef GRIDWATCH_HAVE_MOSQUITTO_SUPPORT
