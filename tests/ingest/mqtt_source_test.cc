@@ -6,6 +6,7 @@
 #include <prometheus/registry.h>
 
 #include <condition_variable>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -227,6 +228,35 @@ TEST_F(MqttSourceTest, FirstConnectIsRetriedUntilTheBrokerComesUp) {
   pub.Publish("gridwatch/readings/S/M1", ReadingJson("M1", t0_, 0.1), 1);
   ASSERT_TRUE(sink_.WaitFor(1, milliseconds(10000)));
   EXPECT_EQ(source.reconnects(), 0u);
+}
+
+TEST_F(MqttSourceTest, UsernameAndPasswordAreSent) {
+  MosquittoBroker broker({.start = false});
+  const std::string pw = broker.dir().File("passwd");
+  ASSERT_EQ(std::system(("mosquitto_passwd -b -c " + pw + " gridwatch s3cret").c_str()), 0);
+  const std::string conf = broker.dir().Read("mosquitto.conf");
+  std::string patched = conf;
+  patched.replace(patched.find("allow_anonymous true"), 20, "allow_anonymous false");
+  broker.dir().Write("mosquitto.conf", patched + "password_file " + pw + "\n");
+  broker.Start();
+  auto make = [&](const std::string& password) {
+    MqttOptions m;
+    m.broker = broker.url();
+    m.client_id = "gw-ingest-auth-" + password;
+    m.username = "gridwatch";
+    m.password = password;
+    return std::make_unique<MqttSource>(
+        m, IngestOptions{},
+        Registry::FromHouseholds({{"H1", "M1", "elderly_alone", "S", "C", "G", "a"}}), nullptr,
+        clock_, sink_.AsSink());
+  };
+  auto wrong = make("wrong");
+  wrong->Start();
+  auto right = make("s3cret");
+  right->Start();
+  ASSERT_TRUE(right->WaitConnected(10000)) << broker.ReadLog();
+  EXPECT_FALSE(wrong->WaitConnected(500));
+  EXPECT_FALSE(wrong->connected());
 }
 
 TEST_F(MqttSourceTest, PublishReusesTheConnection) {
