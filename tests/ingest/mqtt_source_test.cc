@@ -259,6 +259,36 @@ TEST_F(MqttSourceTest, UsernameAndPasswordAreSent) {
   EXPECT_FALSE(wrong->connected());
 }
 
+TEST_F(MqttSourceTest, TlsWithOurCaConnects) {
+  test_support::TempDir certs("gw-ingest-tls");
+  const std::string d = certs.path().string();
+  certs.Write("san.ext", "subjectAltName=IP:127.0.0.1\n");
+  const std::string cmd =
+      "cd " + d +
+      " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2"
+      " -subj /CN=gw-test-ca 2>/dev/null"
+      " && openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr"
+      " -subj /CN=127.0.0.1 2>/dev/null"
+      " && openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial"
+      " -out server.crt -days 2 -extfile san.ext 2>/dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  MosquittoBroker broker({.extra_config = "cafile " + d + "/ca.crt\ncertfile " + d +
+                                          "/server.crt\nkeyfile " + d + "/server.key\n"});
+  MqttOptions m;
+  m.broker = "ssl://127.0.0.1:" + std::to_string(broker.port());
+  m.client_id = "gw-ingest-tls";
+  m.ca_file = d + "/ca.crt";
+  MqttSource source(m, IngestOptions{},
+                    Registry::FromHouseholds({{"H1", "M1", "elderly_alone", "S", "C", "G", "a"}}),
+                    nullptr, clock_, sink_.AsSink());
+  source.Start();
+  ASSERT_TRUE(source.WaitConnected(10000)) << broker.ReadLog();
+  // A reading goes through the TLS session (published by the source itself, to itself).
+  ASSERT_TRUE(source.Publish("gridwatch/readings/S/M1", ReadingJson("M1", t0_, 0.1), 1));
+  ASSERT_TRUE(sink_.WaitFor(1, milliseconds(10000)));
+  EXPECT_EQ(sink_.readings()[0].ts_s, t0_);
+}
+
 TEST_F(MqttSourceTest, PublishReusesTheConnection) {
   MosquittoBroker broker;
   MqttTestClient sub(broker.url());
