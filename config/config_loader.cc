@@ -468,6 +468,12 @@ class Loader {
              [&](auto& v, auto& path) {
                c.checkpoint_interval_s = Int(v, path, 1, std::numeric_limits<int64_t>::max());
              }},
+            {"clock",
+             [&](auto& v, auto& path) {
+               c.clock = NonEmptyStr(v, path);
+               if (c.clock != "wall" && c.clock != "data")
+                 Fail(v, path + ": must be wall or data" + Got(v));
+             }},
         });
     if (!password_env_.empty()) {
       const char* pw = std::getenv(password_env_.c_str());

@@ -127,6 +127,9 @@ struct Config {
   std::string data_dir = "./gridwatch-data";
   std::string households_csv;  // household,meter,category,street,community,grid,address
   int64_t checkpoint_interval_s = 300;
+  // What moves detection time in serve: "wall" (the system clock: live meters) or "data" (the
+  // newest reading's time: replayed or sped-up history, as the demo feeds).
+  std::string clock = "wall";
 };
 
 }  // namespace gridwatch

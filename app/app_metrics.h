@@ -1,0 +1,52 @@
+// AppMetrics: the metrics the wiring itself owns (no household labels):
+//   gridwatch_households_tracked / _learning / _ready      gauges, from the detectors
+//   gridwatch_findings_total{kind}                         counter, raised findings
+//   gridwatch_detect_queue_depth{shard}                    gauge
+//   gridwatch_detect_queue_dropped_total                   counter (readings not queued)
+//   gridwatch_alert_queue_depth                            gauge (findings waiting for alert)
+//   gridwatch_alert_latency_seconds                        histogram: reading batch picked up by
+//                                                          a detect worker -> alert stored and
+//                                                          published
+//   gridwatch_checkpoint_age_seconds                       gauge, since the last checkpoint
+//   gridwatch_checkpoint_duration_seconds                  gauge, the last checkpoint's time
+//   gridwatch_store_size_bytes                             gauge, SQLite file(s)
+//   gridwatch_build_info{version}                          gauge 1
+//   gridwatch_process_resident_memory_bytes, gridwatch_process_cpu_seconds_total,
+//   gridwatch_process_open_fds, gridwatch_process_start_time_seconds  (from /proc/self)
+//
+// Thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "detect/finding.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace gridwatch {
+
+class AppMetrics {
+ public:
+  AppMetrics(prometheus::Registry& registry, int shards, const std::string& version);
+  ~AppMetrics();
+
+  void SetHouseholds(double tracked, double learning, double ready);
+  void Finding(AlertKind kind);
+  void SetDetectQueueDepth(int shard, double n);
+  void DetectDropped(double n);
+  void SetAlertQueueDepth(double n);
+  void AlertLatency(double seconds);
+  void SetCheckpoint(double age_s, double duration_s);
+  void SetStoreSize(double bytes);
+  // Reads /proc/self and updates the process gauges.
+  void RefreshProcess();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gridwatch
