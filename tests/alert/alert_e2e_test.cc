@@ -4,11 +4,16 @@
 // Mosquitto started by the test.
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "alert/alert_api.h"
 #include "alert/alert_manager.h"
@@ -248,6 +253,75 @@ TEST_F(AlertE2eTest, CrashBetweenStoreAndSendDeliversAfterRestartOnce) {
   }
   EXPECT_EQ(grid_.RequestCount(), 1u);
   EXPECT_EQ(other_.RequestCount(), 1u);
+}
+
+// The workload of SigkillAtAnyPointLosesNoDelivery, run in a child process (this binary
+// re-executed with GW_ALERT_CHILD_DB set): opens and clears alerts and sends them, forever.
+TEST(AlertE2eChild, SigkillWorkload) {
+  const char* db = std::getenv("GW_ALERT_CHILD_DB");
+  if (!db) GTEST_SKIP() << "runs only as the child of SigkillAtAnyPointLosesNoDelivery";
+  const std::vector<Contact> contacts = {
+      MakeContact("grid", "G1", "Li", Channel::kWebhook, std::getenv("GW_ALERT_CHILD_G1"), kSecret),
+      MakeContact("grid", "G3", "Wu", Channel::kWebhook, std::getenv("GW_ALERT_CHILD_G3"), "s3"),
+  };
+  FakeClock clock(kT0 * 1000);
+  Service s(db, &clock, contacts);
+  for (int64_t i = 0;; ++i) {
+    const HouseholdIndex h = (i % 2 == 0) ? 0 : 2;
+    const int64_t t = kT0 + i * 60;
+    clock.SetMs(t * 1000);
+    s.manager->OnFinding(MakeFinding(h, AlertKind::kInactivity, FindingState::kRaised, t));
+    s.dispatcher->RunOnce();
+    s.manager->OnFinding(MakeFinding(h, AlertKind::kInactivity, FindingState::kCleared, t + 30));
+    s.dispatcher->RunOnce();
+  }
+}
+
+// A real SIGKILL of a process in the middle of opening alerts and sending them: after a restart
+// on the same file every stored delivery reaches its receiver, and at most the one request that
+// was in flight at the kill is received twice (same Idempotency-Key).
+TEST_F(AlertE2eTest, SigkillAtAnyPointLosesNoDelivery) {
+  const std::string db = dir_.File("killed.db");
+  const std::string env_db = "GW_ALERT_CHILD_DB=" + db;
+  const std::string env_g1 = "GW_ALERT_CHILD_G1=" + grid_.url("/hook/g1");
+  const std::string env_g3 = "GW_ALERT_CHILD_G3=" + other_.url("/hook/g3");
+  std::vector<char*> envp;
+  for (char** e = environ; *e; ++e) envp.push_back(*e);
+  envp.push_back(const_cast<char*>(env_db.c_str()));
+  envp.push_back(const_cast<char*>(env_g1.c_str()));
+  envp.push_back(const_cast<char*>(env_g3.c_str()));
+  envp.push_back(nullptr);
+  std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  std::string filter = "--gtest_filter=AlertE2eChild.SigkillWorkload";
+  char* argv[] = {self.data(), filter.data(), nullptr};
+  pid_t child = -1;
+  ASSERT_EQ(::posix_spawn(&child, self.c_str(), nullptr, nullptr, argv, envp.data()), 0);
+  const bool enough = grid_.WaitForRequests(40, 20000);
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(enough) << "the child did not get going: " << grid_.RequestCount() << " requests";
+  ASSERT_TRUE(WIFSIGNALED(status));
+  EXPECT_EQ(WTERMSIG(status), SIGKILL);
+
+  Service s(db, &clock_, contacts_);
+  for (int i = 0; i < 5 && s.store->CountPending() > 0; ++i) {
+    clock_.SetMs(clock_.NowMs() + 3600 * 1000);
+    s.dispatcher->RunOnce();
+  }
+  EXPECT_EQ(s.store->CountPending(), 0);
+  std::set<std::string> stored;
+  for (const Delivery& d : s.store->ListDeliveries(0)) {
+    EXPECT_EQ(d.state, DeliveryState::kSent) << d.idempotency_key;
+    stored.insert(d.idempotency_key);
+  }
+  std::vector<std::string> received;
+  for (const auto* rx : {&grid_, &other_})
+    for (const auto& r : rx->Requests()) received.push_back(r.Header("idempotency-key"));
+  const std::set<std::string> distinct(received.begin(), received.end());
+  EXPECT_EQ(distinct, stored) << "every stored delivery arrived, nothing unknown arrived";
+  EXPECT_LE(received.size() - distinct.size(), 1u) << "at most the in-flight one twice";
+  EXPECT_GE(stored.size(), 40u);
 }
 
 TEST_F(AlertE2eTest, RegisteredAbsenceSuppressesWelfareButNotMeterSilent) {

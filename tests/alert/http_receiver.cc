@@ -12,6 +12,7 @@
 #include <boost/beast/http.hpp>
 #include <cctype>
 #include <chrono>
+#include <optional>
 #include <stdexcept>
 
 namespace gridwatch::test_support {
@@ -139,11 +140,12 @@ void HttpReceiver::Exchange(Stream& stream) {
 
 void HttpReceiver::Serve(int listen_fd) {
   asio::io_context ioc;
-  asio::ssl::context tls(asio::ssl::context::tls_server);
   const bool https = !cert_file_.empty();
+  std::optional<asio::ssl::context> tls;  // only when serving TLS (no OpenSSL init otherwise)
   if (https) {
-    tls.use_certificate_chain_file(cert_file_);
-    tls.use_private_key_file(key_file_, asio::ssl::context::pem);
+    tls.emplace(asio::ssl::context::tls_server);
+    tls->use_certificate_chain_file(cert_file_);
+    tls->use_private_key_file(key_file_, asio::ssl::context::pem);
   }
   for (;;) {
     const int conn = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
@@ -160,7 +162,7 @@ void HttpReceiver::Serve(int listen_fd) {
       continue;
     }
     if (https) {
-      asio::ssl::stream<asio::ip::tcp::socket&> stream(sock, tls);
+      asio::ssl::stream<asio::ip::tcp::socket&> stream(sock, *tls);
       stream.handshake(asio::ssl::stream_base::server, ec);
       if (!ec) {
         Exchange(stream);
