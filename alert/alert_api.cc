@@ -176,6 +176,10 @@ ApiResponse AlertApi::Handle(const ApiRequest& req) const {
     const auto parts = SplitPath(req.path);
     if (parts.size() < 3 || parts[0] != "api" || parts[1] != "v1")
       return Error(404, "no such endpoint");
+    // A notification's one-tap link: signed, no bearer token (a phone's browser opens it).
+    if (parts.size() == 5 && parts[2] == "alerts" && parts[4] == "ack" &&
+        req.query.contains("sig") && req.Header("Authorization").empty())
+      return AckLink(parts[3], req);
     const ApiToken* token = Authenticate(req);
     if (!token) {
       ApiResponse r = Error(401, "missing or unknown bearer token");
@@ -222,6 +226,37 @@ ApiResponse AlertApi::Handle(const ApiRequest& req) const {
   } catch (const std::exception& e) {
     return Error(500, "internal error");
   }
+}
+
+ApiResponse AlertApi::AckLink(std::string_view id_text, const ApiRequest& req) const {
+  auto page = [](int status, const std::string& zh, const std::string& en) {
+    ApiResponse r;
+    r.status = status;
+    r.content_type = "text/html; charset=utf-8";
+    r.body =
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta "
+        "name=\"viewport\" content=\"width=device-width\"><title>gridwatch</title></head><body>"
+        "<p>" +
+        zh + "</p><p lang=\"en\">" + en + "</p></body></html>";
+    return r;
+  };
+  if (req.method != "GET" && req.method != "POST") return Error(405, "method not allowed");
+  const auto id = ParseId(id_text);
+  const auto c = req.query.find("c");
+  const auto who = id && c != req.query.end()
+                       ? manager_->VerifyAckLink(*id, c->second, req.query.at("sig"))
+                       : std::nullopt;
+  if (!who) return page(403, "链接无效。", "This link is not valid.");
+  auto r = manager_->Acknowledge(*id, *who + " (link)");
+  const std::string n = "#" + std::to_string(*id);
+  if (r)
+    return page(200, "已确认告警 " + n + "。请先致电，再上门查看。",
+                "Alert " + n + " acknowledged. Call first, then visit.");
+  if (r.error().status == 409)
+    return page(200, "告警 " + n + " 已被确认或已关闭。",
+                "Alert " + n + " was already acknowledged or closed.");
+  if (r.error().status == 404) return page(404, "没有这个告警。", "No such alert.");
+  return page(500, "暂时无法确认，请稍后再试。", "Could not acknowledge now; try again.");
 }
 
 ApiResponse AlertApi::ListAlerts(const ApiToken& t, const ApiRequest& req) const {

@@ -8,6 +8,8 @@
 //          &grid=&limit=
 //   GET    /api/v1/alerts/{id}                 (with its transitions)
 //   POST   /api/v1/alerts/{id}/ack             body optional {"by": "name"}
+//   GET|POST /api/v1/alerts/{id}/ack?c=..&sig=..  the one-tap link of a notification: no token,
+//          HMAC-signed per alert and contact (AlertManager::AckLink); answers a small HTML page
 //   POST   /api/v1/alerts/{id}/resolve         {"outcome": ..., "note": ...}
 //   GET    /api/v1/absences
 //   POST   /api/v1/absences                    {"household"| "scope"+"scope_id", "from", "to",
@@ -89,6 +91,7 @@ class AlertApi {
   bool HouseholdInScope(const ApiToken& t, const Household& hh) const;
   bool AbsenceInScope(const ApiToken& t, const Absence& a) const;
 
+  ApiResponse AckLink(std::string_view id_text, const ApiRequest& req) const;
   ApiResponse ListAlerts(const ApiToken& t, const ApiRequest& req) const;
   ApiResponse GetAlert(const ApiToken& t, int64_t id) const;
   ApiResponse Ack(const ApiToken& t, int64_t id, const ApiRequest& req) const;

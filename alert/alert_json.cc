@@ -174,10 +174,9 @@ std::string OpenedJsonLine(const Household& hh, const Finding& f) {
 
 NotificationText RenderNotification(const Alert& a, std::string_view event,
                                     const std::string& address, std::string_view lang,
-                                    const std::string& ack_base_url, const TimeZone& tz,
+                                    const std::string& ack_url, const TimeZone& tz,
                                     int64_t escalate_after_s) {
   const bool en = lang == "en";
-  const std::string ack_url = ack_base_url + "/api/v1/alerts/" + std::to_string(a.id) + "/ack";
   const std::string where = address.empty() ? a.street + " " + a.community + " " + a.grid : address;
   NotificationText out;
   out.title = "gridwatch #" + std::to_string(a.id) + " " + std::string(AlertKindName(a.kind)) +

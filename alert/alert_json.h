@@ -42,10 +42,11 @@ struct NotificationText {
 // What a contact reads on the phone: who (address, not phone), what was seen (the summary),
 // since when (local time in `tz`), what to do first, and how to acknowledge. `event` is
 // "opened", "escalated", "repeat" or "resolved" (an auto-resolve notice); `lang` "en" switches
-// to English, anything else is zh-CN. `escalate_after_s` is mentioned on escalations.
+// to English, anything else is zh-CN. `ack_url` is the contact's one-tap acknowledgement link;
+// `escalate_after_s` is mentioned on escalations.
 NotificationText RenderNotification(const Alert& a, std::string_view event,
                                     const std::string& address, std::string_view lang,
-                                    const std::string& ack_base_url, const TimeZone& tz,
+                                    const std::string& ack_url, const TimeZone& tz,
                                     int64_t escalate_after_s);
 
 }  // namespace gridwatch

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "alert/alert_json.h"
+#include "alert/notifier.h"
 #include "common/time_util.h"
 #include "config/config_error.h"
 
@@ -87,6 +88,25 @@ void AlertManager::SetFeedbackCallback(std::function<void(HouseholdIndex, AlertK
 void AlertManager::SetEnqueuedCallback(std::function<void()> cb) {
   std::lock_guard lock(mu_);
   enqueued_cb_ = std::move(cb);
+}
+
+std::string AlertManager::AckLink(int64_t id, const Contact& contact) const {
+  const std::string c = Fnv1aHex(contact.Key());
+  return options_.ack_base_url + "/api/v1/alerts/" + std::to_string(id) + "/ack?c=" + c +
+         "&sig=" + HmacSha256Hex(deps_.store->ack_key(), std::to_string(id) + ":" + c);
+}
+
+std::optional<std::string> AlertManager::VerifyAckLink(int64_t id, std::string_view c,
+                                                       std::string_view sig) const {
+  const std::string want =
+      HmacSha256Hex(deps_.store->ack_key(), std::to_string(id) + ":" + std::string(c));
+  if (sig.size() != want.size()) return std::nullopt;
+  unsigned diff = 0;
+  for (size_t i = 0; i < want.size(); ++i) diff |= static_cast<unsigned char>(want[i] ^ sig[i]);
+  if (diff != 0) return std::nullopt;
+  for (const Contact& k : deps_.contacts)
+    if (Fnv1aHex(k.Key()) == c) return k.scope + ":" + k.scope_id + " " + k.name;
+  return "link:" + std::string(c);  // signed by us for a contact since removed
 }
 
 AlertManagerStats AlertManager::stats() const {
@@ -207,14 +227,14 @@ bool AlertManager::NotifyLevel(Alert* a, int level, std::string_view event, int6
       a->household < deps_.registry->size() ? deps_.registry->at(a->household).address : "";
   const std::string alert_json = AlertJson(*a, event);
   for (const Contact* c : contacts) {
-    const NotificationText txt =
-        RenderNotification(*a, event, address, c->lang, options_.ack_base_url, *deps_.tz,
-                           EscalationDelayMs(a->severity) / 1000);
+    const std::string ack_url = AckLink(a->id, *c);
+    const NotificationText txt = RenderNotification(*a, event, address, c->lang, ack_url, *deps_.tz,
+                                                    EscalationDelayMs(a->severity) / 1000);
     nlohmann::json payload;
     payload["event"] = std::string(event);
     payload["title"] = txt.title;
     payload["text"] = txt.text;
-    payload["ack_url"] = options_.ack_base_url + "/api/v1/alerts/" + std::to_string(a->id) + "/ack";
+    payload["ack_url"] = ack_url;
     payload["alert"] = nlohmann::json::parse(alert_json);
     Delivery d;
     d.alert_id = a->id;

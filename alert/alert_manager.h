@@ -143,6 +143,15 @@ class AlertManager {
   // Called after deliveries were written to the outbox (the app wakes the Dispatcher).
   void SetEnqueuedCallback(std::function<void()> cb);
 
+  // The one-tap acknowledgement link of alert `id` for `contact`:
+  // {ack_base_url}/api/v1/alerts/{id}/ack?c=<contact hash>&sig=<HMAC of id and contact, keyed by
+  // the store's ack_key>. Valid until the alert is acknowledged or resolved.
+  std::string AckLink(int64_t id, const Contact& contact) const;
+  // Checks a link's c and sig for alert `id`; on success returns who it was sent to
+  // ("grid:G1 Li"), else nullopt. Constant-time comparison.
+  std::optional<std::string> VerifyAckLink(int64_t id, std::string_view c,
+                                           std::string_view sig) const;
+
   AlertManagerStats stats() const;
   const std::shared_ptr<const Registry>& registry() const { return deps_.registry; }
 

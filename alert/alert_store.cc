@@ -1,5 +1,6 @@
 #include "alert/alert_store.h"
 
+#include <openssl/rand.h>
 #include <sqlite3.h>
 
 #include <mutex>
@@ -75,6 +76,10 @@ CREATE TABLE IF NOT EXISTS absences (
   to_ts INTEGER NOT NULL,
   reason TEXT NOT NULL,
   created_by TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS feedback (
   household_id TEXT NOT NULL,
@@ -246,6 +251,7 @@ struct AlertStore::Impl {
   mutable std::recursive_mutex mu;
   int tx_depth = 0;
   bool tx_failed = false;
+  std::string ack_key;
 
   ~Impl() {
     if (db) sqlite3_close(db);
@@ -288,6 +294,26 @@ std::unique_ptr<AlertStore> AlertStore::Open(const std::string& path) {
         !impl->Exec("PRAGMA user_version=1;") || !impl->Exec("COMMIT;"))
       throw std::runtime_error(path +
                                ": cannot create alert store schema: " + sqlite3_errmsg(impl->db));
+  }
+  {
+    Stmt get(impl->db, "SELECT value FROM meta WHERE key='ack_key'");
+    if (get.Step() == SQLITE_ROW) impl->ack_key = get.Text(0);
+  }
+  if (impl->ack_key.size() != 64) {
+    unsigned char raw[32];
+    if (RAND_bytes(raw, sizeof(raw)) != 1)
+      throw std::runtime_error(path + ": no randomness for the acknowledgement key");
+    static constexpr char kHex[] = "0123456789abcdef";
+    impl->ack_key.clear();
+    for (unsigned char c : raw) {
+      impl->ack_key += kHex[c >> 4];
+      impl->ack_key += kHex[c & 15];
+    }
+    Stmt put(impl->db, "INSERT OR REPLACE INTO meta (key, value) VALUES ('ack_key', ?)");
+    put.Bind(impl->ack_key);
+    if (!put.Exec())
+      throw std::runtime_error(
+          path + ": cannot store the acknowledgement key: " + sqlite3_errmsg(impl->db));
   }
   return std::unique_ptr<AlertStore>(new AlertStore(std::move(impl)));
 }
@@ -569,6 +595,8 @@ bool AlertStore::PutFeedback(const std::string& household_id, std::string_view k
   s.Bind(household_id).Bind(kind).Bind(c.resident_fine).Bind(c.away_unregistered).Bind(c.notches);
   return impl_->Check(s.Exec());
 }
+
+const std::string& AlertStore::ack_key() const { return impl_->ack_key; }
 
 std::string AlertStore::last_error() const {
   std::lock_guard lock(impl_->mu);

@@ -84,6 +84,10 @@ class AlertStore {
   [[nodiscard]] bool PutFeedback(const std::string& household_id, std::string_view kind,
                                  const FeedbackCounts& c);
 
+  // A random 256-bit key (hex) created with the database and kept in it: signs the one-tap
+  // acknowledgement links of notifications, so links stay valid across restarts.
+  const std::string& ack_key() const;
+
   // The last SQLite error message (for logs).
   std::string last_error() const;
 

@@ -219,6 +219,36 @@ TEST_F(AlertApiTest, UsageDelegatesToTheProvider) {
   EXPECT_EQ(no_usage.Handle(req).status, 501);
 }
 
+TEST_F(AlertApiTest, OneTapLinkAcknowledgesWithoutAToken) {
+  std::string link;
+  for (const Delivery& d : store_->ListDeliveries(1)) link = json::parse(d.payload)["ack_url"];
+  ASSERT_TRUE(link.starts_with("http://127.0.0.1:8080/api/v1/alerts/1/ack?c=")) << link;
+  const std::string target = link.substr(std::string("http://127.0.0.1:8080").size());
+  // Tampered or moved to another alert: refused, nothing acknowledged.
+  std::string bad = target;
+  bad.back() = bad.back() == '0' ? '1' : '0';
+  EXPECT_EQ(Call("GET", bad, nullptr).status, 403);
+  std::string other = target;
+  other.replace(other.find("/alerts/1/"), 10, "/alerts/2/");
+  EXPECT_EQ(Call("GET", other, nullptr).status, 403);
+  EXPECT_EQ(manager_->GetAlert(1)->state, AlertState::kNotified);
+  EXPECT_EQ(manager_->GetAlert(2)->state, AlertState::kNotified);
+  // The real link: acknowledged, attributed to the contact it was sent to.
+  clock_.AdvanceS(90);
+  auto r = Call("GET", target, nullptr);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "text/html; charset=utf-8");
+  EXPECT_NE(r.body.find("已确认告警 #1"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("H1"), std::string::npos) << "the page reveals nothing of the alert";
+  const Alert a = *manager_->GetAlert(1);
+  EXPECT_EQ(a.state, AlertState::kAcknowledged);
+  EXPECT_EQ(a.acknowledged_by, "grid:G1 Li (link)");
+  // A second tap is harmless.
+  r = Call("GET", target, nullptr);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("已被确认或已关闭"), std::string::npos);
+}
+
 TEST(ApiRequestTest, SetTargetDecodesQuery) {
   ApiRequest r;
   r.SetTarget("/api/v1/alerts?state=open&street=%E8%A5%BF%E6%B9%96+1&flag");
