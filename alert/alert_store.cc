@@ -295,6 +295,9 @@ std::unique_ptr<AlertStore> AlertStore::Open(const std::string& path) {
       throw std::runtime_error(path +
                                ": cannot create alert store schema: " + sqlite3_errmsg(impl->db));
   }
+  // meta joined v1 late: make sure it exists in databases created before it.
+  if (!impl->Exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"))
+    throw std::runtime_error(path + ": cannot create meta table: " + sqlite3_errmsg(impl->db));
   {
     Stmt get(impl->db, "SELECT value FROM meta WHERE key='ack_key'");
     if (get.Step() == SQLITE_ROW) impl->ack_key = get.Text(0);

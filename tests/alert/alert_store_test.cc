@@ -170,6 +170,18 @@ TEST(AlertStoreTest, FilePersistsAcrossReopenInWalMode) {
   sqlite3_close(db);
 }
 
+TEST(AlertStoreTest, AckKeyIsRandomPerDatabaseAndSurvivesReopen) {
+  AlertTempDir dir;
+  std::string key;
+  {
+    auto store = AlertStore::Open(dir.File("a.db"));
+    key = store->ack_key();
+  }
+  EXPECT_EQ(key.size(), 64u);
+  EXPECT_EQ(AlertStore::Open(dir.File("a.db"))->ack_key(), key);
+  EXPECT_NE(AlertStore::Open(dir.File("b.db"))->ack_key(), key);
+}
+
 TEST(AlertStoreTest, RefusesANewerSchema) {
   AlertTempDir dir;
   const std::string path = dir.File("future.db");
