@@ -267,6 +267,7 @@ class Loader {
         {
             {"late_window_s", [&](auto& v, auto& path) { o->late_window_s = Seconds(v, path); }},
             {"max_future_s", [&](auto& v, auto& path) { o->max_future_s = Seconds(v, path); }},
+            {"reorder_hold_s", [&](auto& v, auto& path) { o->reorder_hold_s = Seconds(v, path); }},
             {"max_kwh_per_hour",
              [&](auto& v, auto& path) { o->max_kwh_per_hour = Positive(v, path); }},
             {"message_queue_capacity",

@@ -67,6 +67,8 @@ void ExpectSameOptions(const Config& a, const Config& b) {
   EXPECT_EQ(a.mqtt.cert_file, b.mqtt.cert_file);
   EXPECT_EQ(a.mqtt.key_file, b.mqtt.key_file);
   EXPECT_EQ(a.ingest.late_window_s, b.ingest.late_window_s);
+  EXPECT_EQ(a.ingest.reorder_hold_s, b.ingest.reorder_hold_s);
+  EXPECT_EQ(a.clock, b.clock);
   EXPECT_EQ(a.ingest.max_future_s, b.ingest.max_future_s);
   EXPECT_EQ(a.ingest.max_kwh_per_hour, b.ingest.max_kwh_per_hour);
   EXPECT_EQ(a.ingest.message_queue_capacity, b.ingest.message_queue_capacity);
@@ -152,6 +154,7 @@ mqtt:
   key_file: /key.pem
 ingest:
   late_window_s: 100
+  reorder_hold_s: 900
   max_future_s: 5
   max_kwh_per_hour: 12.5
   message_queue_capacity: 10
@@ -214,6 +217,7 @@ log:
   EXPECT_EQ(c.mqtt.cert_file, "/cert.pem");
   EXPECT_EQ(c.mqtt.key_file, "/key.pem");
   EXPECT_EQ(c.ingest.late_window_s, 100);
+  EXPECT_EQ(c.ingest.reorder_hold_s, 900);
   EXPECT_EQ(c.ingest.max_future_s, 5);
   EXPECT_EQ(c.ingest.max_kwh_per_hour, 12.5);
   EXPECT_EQ(c.ingest.message_queue_capacity, 10);
