@@ -12,6 +12,10 @@
 // Absences (household) and silences (grid, community, street) drop welfare findings that would
 // open an alert while active; meter_silent still opens its ops alert.
 //
+// `notified` means the notifications were written to the outbox (in the same transaction as
+// the alert); the Dispatcher sends them. An alert whose grid, community and street have no
+// contacts stays `open` (it is still stored, published and listed by the API).
+//
 // Every change is written to the AlertStore first (alert, transition and the deliveries it
 // causes in one transaction), then published on `{prefix}/{street}/{community}/{grid}` (QoS as
 // configured) through the MessagePublisher. Sending is the Dispatcher's job (dispatcher.h).

@@ -2,7 +2,9 @@
 // transitions, the deliveries outbox, absences and silences, and outcome feedback per
 // household and kind. The schema is versioned (PRAGMA user_version); opening an older version
 // migrates it, a newer one is refused. An alert and the deliveries it causes are written in one
-// transaction (Transaction()) before anything is sent, so a crash loses neither.
+// transaction (Transaction()) before anything is sent, so a crash loses neither. WAL with
+// synchronous=NORMAL: a committed transaction survives a process crash (SIGKILL); a power cut
+// may lose the last few.
 //
 // Thread-safe: one connection guarded by an internal mutex (calls are short; no network I/O).
 #pragma once
