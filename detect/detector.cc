@@ -478,7 +478,6 @@ void Detector::Observe(const Reading& r, std::vector<Finding>* out) {
   const HouseholdIndex h = r.household;
   const ModelParams& p = params_[category_[h / num_shards_]];
   const float x = std::max(0.0f, r.energy_kwh);
-  if (r.ts_s > now_s_) now_s_ = r.ts_s;
 
   if (m->last_ts == 0) {
     ++stats_.households_tracked;

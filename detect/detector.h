@@ -112,7 +112,7 @@ class Detector {
   std::shared_ptr<const Registry> registry_;
   int shard_;
   int num_shards_;
-  int64_t now_s_ = 0;
+  int64_t now_s_ = 0;                   // the latest AdvanceTo time (readings do not move it)
   std::vector<int32_t> holidays_;       // local day numbers, sorted
   std::vector<HouseholdModel> models_;  // local index = household / num_shards
   std::vector<uint8_t> category_;       // local index -> index into params_

@@ -203,6 +203,30 @@ TEST(DetectorTest, MeterSilenceOpensAndClears) {
   EXPECT_TRUE(cleared);
 }
 
+TEST(DetectorTest, MeterSilenceIsSeenWhenTicksFallOnReadingTimes) {
+  // Two 15-minute meters; the data-clock tick (every 15 min) coincides with reading times, so
+  // readings of one home must not stop the other's silence from being noticed.
+  auto registry =
+      Registry::FromHouseholds({Household{"H1", "M1", "elderly_alone", "S", "C", "G", ""},
+                                Household{"H2", "M2", "elderly_alone", "S", "C", "G", ""}});
+  Detector d(DetectOptions{}, TimeZone::Fixed(0), registry);
+  HomeSpec spec;
+  spec.interval_s = 900;
+  auto a = MakeRoutine(spec, kStart, 20, 0), b = MakeRoutine(spec, kStart, 20, 1);
+  const int64_t gap_from = kStart + 15 * 86400;
+  std::vector<Reading> all;
+  for (const auto& r : a)
+    if (r.ts_s <= gap_from || r.ts_s > gap_from + 9 * 3600) all.push_back(r);
+  all.insert(all.end(), b.begin(), b.end());
+  std::stable_sort(all.begin(), all.end(),
+                   [](const Reading& x, const Reading& y) { return x.ts_s < y.ts_s; });
+  Trace run = Feed(d, all);
+  auto silent = run.Raised(AlertKind::kMeterSilent);
+  ASSERT_EQ(silent.size(), 1u);
+  EXPECT_EQ(silent[0].household, 0u);
+  EXPECT_LE(silent[0].at_ts - gap_from, 3 * 3600);
+}
+
 TEST(DetectorTest, ExactZerosWhereStandbyNeverIsZeroIsNoPower) {
   auto d = MakeDetector();
   auto rs = MakeRoutine(HomeSpec{}, kStart, 40);
