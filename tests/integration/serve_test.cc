@@ -1,0 +1,266 @@
+// End-to-end tests of `gridwatch serve` (the real binary) against a real Mosquitto started on a
+// free loopback port: readings in -> alert out on the alert topic; every reject -> a dead letter
+// and its counter; the broker restarted mid-stream -> no QoS 1 reading lost; readiness; a clean
+// SIGTERM with checkpoints that a restart restores.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include "tests/integration/gridwatch_process.h"
+#include "tests/support/mosquitto_broker.h"
+#include "tests/support/mqtt_test_client.h"
+#include "tests/support/temp_dir.h"
+
+namespace gridwatch::test_support {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr int64_t kT0 = 1'700'000'000 - 1'700'000'000 % 1800;  // a half-hour boundary (2023)
+
+std::string Households() {
+  return "household,meter,category,street,community,grid,address\n"
+         "H1,M1,elderly_alone,S1,C1,G1,\"Building 1, Room 101\"\n"
+         "H2,M2,elderly_alone,S1,C1,G1,\"Building 1, Room 102\"\n"
+         "H3,M3,elderly_alone,S2,C9,G9,\"Building 9, Room 901\"\n";
+}
+
+std::string Config(const TempDir& dir, const MosquittoBroker& broker,
+                   const std::string& extra = "") {
+  return "households_csv: " + dir.File("households.csv") + "\n" + "data_dir: " + dir.File("data") +
+         "\n" + "timezone: UTC\nclock: data\ncheckpoint_interval_s: 3600\n" +
+         "mqtt:\n  broker: " + broker.url() + "\n  client_id: gw-it-" + std::to_string(::getpid()) +
+         "\n  reconnect_min_s: 1\n  reconnect_max_s: 2\n" + "http:\n  port: 0\n" + extra;
+}
+
+std::string Reading(const std::string& meter, int64_t ts, double kwh) {
+  return "{\"meter\":\"" + meter + "\",\"ts\":" + std::to_string(ts) +
+         ",\"kwh\":" + std::to_string(kwh) + "}";
+}
+
+bool WaitMetric(int port, const std::string& metric, double at_least, milliseconds timeout,
+                const std::string& filter = "") {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (MetricValue(HttpGet(port, "/metrics").body, metric, filter) >= at_least) return true;
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  return false;
+}
+
+bool WaitReady(int port, milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (HttpGet(port, "/readyz").status == 200) return true;
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  return false;
+}
+
+struct Fixture {
+  TempDir dir{"gw-serve-test"};
+  MosquittoBroker broker;
+  explicit Fixture(MosquittoBrokerOptions opts = {}) : broker(opts) {
+    dir.Write("households.csv", Households());
+  }
+};
+
+TEST(ServeTest, ReadingsInAlertOutOnTheAlertTopic) {
+  Fixture f;
+  f.dir.Write("gridwatch.yaml", Config(f.dir, f.broker));
+  GridwatchProcess gw({"serve", "--config", f.dir.File("gridwatch.yaml")}, f.dir.path().string());
+  const int port = gw.WaitForPort();
+  ASSERT_GT(port, 0) << gw.Stderr();
+  ASSERT_TRUE(WaitReady(port, seconds(15))) << gw.Stderr();
+
+  MqttTestClient office(f.broker.url());
+  office.Connect();
+  office.Subscribe("gridwatch/alerts/S1/#");  // a street office's subscription
+  MqttTestClient meters(f.broker.url());
+  meters.Connect();
+  // M1 reports for 6 hours, then stops; M2 goes on: on data time M1's meter falls silent.
+  for (int i = 1; i <= 24; ++i) {
+    const int64_t ts = kT0 + i * 1800;
+    if (i <= 12) meters.Publish("gridwatch/readings/M1", Reading("M1", ts, 0.1));
+    meters.Publish("gridwatch/readings/M2", Reading("M2", ts, 0.2));
+  }
+  ASSERT_TRUE(office.WaitUntil(
+      [](const std::vector<ReceivedMessage>& ms) {
+        for (const auto& m : ms)
+          if (m.payload.find("\"meter_silent\"") != std::string::npos) return true;
+        return false;
+      },
+      seconds(20)))
+      << gw.Stderr();
+  bool found = false;
+  for (const auto& m : office.Messages()) {
+    if (m.payload.find("\"meter_silent\"") == std::string::npos) continue;
+    found = true;
+    EXPECT_EQ(m.topic, "gridwatch/alerts/S1/C1/G1");
+    EXPECT_EQ(m.qos, 1);
+    for (const char* field : {"\"id\"", "\"household\":\"H1\"", "\"severity\"", "\"state\"",
+                              "\"opened_at\"", "\"street\":\"S1\"", "\"community\":\"C1\"",
+                              "\"grid\":\"G1\"", "\"zh-CN\"", "\"en\"", "\"evidence\""})
+      EXPECT_NE(m.payload.find(field), std::string::npos) << field << " missing in " << m.payload;
+    EXPECT_EQ(m.payload.find("Room 101"), std::string::npos) << "address on the shared topic";
+  }
+  EXPECT_TRUE(found);
+  // No alert of street S2 reached S1's office.
+  for (const auto& m : office.Messages())
+    EXPECT_EQ(m.topic.find("gridwatch/alerts/S2"), std::string::npos);
+  const std::string scrape = HttpGet(port, "/metrics").body;
+  EXPECT_GE(MetricValue(scrape, "gridwatch_alerts_opened_total", "kind=\"meter_silent\""), 1);
+  EXPECT_EQ(MetricValue(scrape, "gridwatch_readings_accepted_total"), 36);
+  EXPECT_EQ(scrape.find("H1"), std::string::npos) << "a household id in a metric";
+  EXPECT_EQ(gw.Terminate(), 0) << gw.Stderr();
+}
+
+TEST(ServeTest, EveryRejectIsDeadLetteredAndCounted) {
+  Fixture f;
+  f.dir.Write("gridwatch.yaml", Config(f.dir, f.broker));
+  GridwatchProcess gw({"serve", "--config", f.dir.File("gridwatch.yaml")}, f.dir.path().string());
+  const int port = gw.WaitForPort();
+  ASSERT_GT(port, 0) << gw.Stderr();
+  ASSERT_TRUE(WaitReady(port, seconds(15)));
+  MqttTestClient ops(f.broker.url());
+  ops.Connect();
+  ops.Subscribe("gridwatch/deadletter");
+  MqttTestClient meter(f.broker.url());
+  meter.Connect();
+  const int64_t now =
+      std::chrono::duration_cast<seconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"malformed_json", "{\"meter\": \"M1\", \"ts\": "},
+      {"missing_field", "{\"meter\":\"M1\",\"kwh\":0.1}"},
+      {"unknown_meter", Reading("M404", kT0 + 1800, 0.1)},
+      {"bad_timestamp", "{\"meter\":\"M1\",\"ts\":\"yesterday\",\"kwh\":0.1}"},
+      {"future_timestamp", Reading("M1", now + 86400 * 30, 0.1)},
+      {"negative_energy", Reading("M1", kT0 + 1800, -0.5)},
+      {"not_finite",
+       "{\"meter\":\"M1\",\"ts\":" + std::to_string(kT0 + 1800) + ",\"kwh\":\"NaN\"}"},
+      {"implausible_energy", Reading("M1", kT0 + 1800, 5000.0)},
+  };
+  meter.Publish("gridwatch/readings/M1", Reading("M1", kT0 + 3600, 0.1));
+  meter.Publish("gridwatch/readings/M1", Reading("M1", kT0 + 3600, 0.1));  // duplicate
+  for (const auto& [reason, payload] : cases) meter.Publish("gridwatch/readings/M1", payload);
+  ASSERT_TRUE(ops.WaitFor(cases.size() + 1, seconds(15))) << ops.MessageCount();
+  auto dead = ops.Messages();
+  auto has = [&](const std::string& reason, const std::string& payload_part) {
+    for (const auto& m : dead)
+      if (m.payload.find("\"reason\":\"" + reason + "\"") != std::string::npos &&
+          (payload_part.empty() || m.payload.find(payload_part) != std::string::npos))
+        return true;
+    return false;
+  };
+  EXPECT_TRUE(has("duplicate", ""));
+  for (const auto& [reason, payload] : cases) EXPECT_TRUE(has(reason, "")) << reason;
+  EXPECT_TRUE(has("unknown_meter", "M404")) << "the original payload travels with the reason";
+  const std::string scrape = HttpGet(port, "/metrics").body;
+  for (const auto& [reason, payload] : cases)
+    EXPECT_EQ(MetricValue(scrape, "gridwatch_readings_rejected_total", "reason=\"" + reason + "\""),
+              1)
+        << reason;
+  EXPECT_EQ(MetricValue(scrape, "gridwatch_readings_rejected_total", "reason=\"duplicate\""), 1);
+  EXPECT_EQ(MetricValue(scrape, "gridwatch_readings_accepted_total"), 1);
+  EXPECT_EQ(gw.Terminate(), 0);
+}
+
+TEST(ServeTest, BrokerRestartMidStreamLosesNoQos1Reading) {
+  MosquittoBrokerOptions opts;
+  opts.persistence = true;
+  Fixture f(opts);
+  f.dir.Write("gridwatch.yaml", Config(f.dir, f.broker));
+  GridwatchProcess gw({"serve", "--config", f.dir.File("gridwatch.yaml")}, f.dir.path().string());
+  const int port = gw.WaitForPort();
+  ASSERT_GT(port, 0) << gw.Stderr();
+  ASSERT_TRUE(WaitReady(port, seconds(15)));
+
+  MqttTestClientOptions popts;
+  popts.client_id = "meter-head-end";
+  popts.clean_session = false;
+  popts.automatic_reconnect = true;
+  popts.max_buffered_messages = 1000;
+  MqttTestClient head_end(f.broker.url(), popts);
+  head_end.Connect();
+  int sent = 0;
+  auto publish = [&](int n) {
+    for (int i = 0; i < n; ++i, ++sent) {
+      const std::string meter = sent % 2 ? "M1" : "M2";
+      head_end.PublishAsync("gridwatch/readings/" + meter,
+                            Reading(meter, kT0 + (sent / 2 + 1) * 1800, 0.1));
+    }
+  };
+  publish(40);
+  ASSERT_TRUE(head_end.WaitForPublished(seconds(10)));
+  ASSERT_TRUE(WaitMetric(port, "gridwatch_readings_accepted_total", 40, seconds(10)));
+  f.broker.Stop();
+  ASSERT_TRUE(WaitMetric(port, "gridwatch_mqtt_connected", 0, seconds(1)) ||
+              MetricValue(HttpGet(port, "/metrics").body, "gridwatch_mqtt_connected") == 0);
+  EXPECT_EQ(HttpGet(port, "/readyz").status, 503);
+  publish(30);  // buffered by the head-end while the broker is down
+  f.broker.Start();
+  ASSERT_TRUE(head_end.WaitConnected(true, seconds(15)));
+  publish(30);
+  ASSERT_TRUE(head_end.WaitForPublished(seconds(15)));
+  ASSERT_TRUE(WaitReady(port, seconds(20))) << "service did not reconnect: " << gw.Stderr();
+  EXPECT_TRUE(WaitMetric(port, "gridwatch_readings_accepted_total", 100, seconds(20)));
+  const std::string scrape = HttpGet(port, "/metrics").body;
+  EXPECT_EQ(MetricValue(scrape, "gridwatch_readings_accepted_total"), 100) << "lost or doubled";
+  EXPECT_GE(MetricValue(scrape, "gridwatch_mqtt_reconnects_total"), 1);
+  EXPECT_EQ(gw.Terminate(), 0);
+}
+
+TEST(ServeTest, ReadyOnlyWithTheBrokerAndCleanStopWithCheckpointsRestored) {
+  MosquittoBrokerOptions opts;
+  opts.start = false;
+  Fixture f(opts);
+  f.dir.Write("gridwatch.yaml", Config(f.dir, f.broker));
+  auto gw = std::make_unique<GridwatchProcess>(
+      std::vector<std::string>{"serve", "--config", f.dir.File("gridwatch.yaml")},
+      f.dir.path().string());
+  const int port = gw->WaitForPort();
+  ASSERT_GT(port, 0) << gw->Stderr();
+  EXPECT_EQ(HttpGet(port, "/healthz").status, 200);
+  const HttpResult not_ready = HttpGet(port, "/readyz");
+  EXPECT_EQ(not_ready.status, 503);
+  EXPECT_NE(not_ready.body.find("reason"), std::string::npos);
+  f.broker.Start();
+  ASSERT_TRUE(WaitReady(port, seconds(20))) << gw->Stderr();
+  MqttTestClient meter(f.broker.url());
+  meter.Connect();
+  for (int i = 1; i <= 10; ++i)
+    meter.Publish("gridwatch/readings/M1", Reading("M1", kT0 + i * 1800, 0.1));
+  ASSERT_TRUE(WaitMetric(port, "gridwatch_readings_accepted_total", 10, seconds(10)));
+  EXPECT_EQ(gw->Terminate(), 0) << gw->Stderr();
+  bool ckpt = false;
+  for (const auto& e : std::filesystem::directory_iterator(f.dir.File("data")))
+    if (e.path().extension() == ".ckpt") ckpt = true;
+  EXPECT_TRUE(ckpt) << "no checkpoint written on SIGTERM";
+  // A restart restores the model state.
+  gw = std::make_unique<GridwatchProcess>(
+      std::vector<std::string>{"serve", "--config", f.dir.File("gridwatch.yaml")},
+      f.dir.path().string());
+  ASSERT_GT(gw->WaitForPort(), 0);
+  const auto deadline = std::chrono::steady_clock::now() + seconds(10);
+  while (gw->Stderr().find("restored from checkpoints") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(milliseconds(50));
+  EXPECT_NE(gw->Stderr().find("restored from checkpoints"), std::string::npos) << gw->Stderr();
+  EXPECT_EQ(gw->Terminate(), 0);
+}
+
+TEST(ServeTest, BadConfigNamesFileAndLineAndExitsTwo) {
+  TempDir dir("gw-badcfg");
+  dir.Write("bad.yaml", "mqtt:\n  qos_typo: 1\n");
+  GridwatchProcess gw({"serve", "--config", dir.File("bad.yaml")}, dir.path().string());
+  EXPECT_EQ(gw.WaitExit(10000), 2);
+  EXPECT_NE(gw.Stderr().find("bad.yaml:2"), std::string::npos) << gw.Stderr();
+}
+
+}  // namespace
+}  // namespace gridwatch::test_support
