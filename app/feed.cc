@@ -53,7 +53,8 @@ int RunFeed(const FeedArgs& args) {
                    [](const Row& x, const Row& y) { return x.ts < y.ts; });
   if (rows.empty()) return 0;
 
-  mqtt::async_client cli(args.broker, "gridwatch-feed-" + std::to_string(::getpid()));
+  mqtt::async_client cli(args.broker, "gridwatch-feed-" + std::to_string(::getpid()),
+                         mqtt::create_options_builder().max_buffered_messages(20000).finalize());
   auto opts = mqtt::connect_options_builder().clean_session(true).max_inflight(2000).finalize();
   try {
     cli.connect(opts)->wait();
@@ -76,7 +77,7 @@ int RunFeed(const FeedArgs& args) {
     const std::string payload = "{\"meter\":\"" + r.meter + "\",\"ts\":\"" +
                                 FormatRfc3339Utc(r.ts) + "\",\"kwh\":" + r.kwh + "}";
     pending.push_back(cli.publish(args.topic_prefix + "/" + r.meter, payload, 1, false));
-    if (pending.size() >= 1000) {
+    if (pending.size() >= 500) {
       for (auto& t : pending) t->wait();
       pending.clear();
     }
