@@ -11,7 +11,8 @@ constexpr std::array<std::string_view, 9> kOutcomeNames = {
     "deceased", "false_reading", "other", "activity_returned"};
 constexpr std::array<std::string_view, 6> kChannelNames = {"webhook", "wecom", "dingtalk",
                                                            "sms",     "ntfy",  "mqtt"};
-constexpr std::array<std::string_view, 3> kDeliveryStateNames = {"pending", "sent", "dead"};
+constexpr std::array<std::string_view, 4> kDeliveryStateNames = {"pending", "sent", "dead",
+                                                                 "cancelled"};
 }  // namespace
 
 std::string_view AlertStateName(AlertState s) { return kStateNames[static_cast<size_t>(s)]; }

@@ -103,7 +103,8 @@ struct Contact {
   std::string Key() const;
 };
 
-enum class DeliveryState : uint8_t { kPending = 0, kSent, kDead };
+// kCancelled: not sent because the alert was acknowledged or resolved first.
+enum class DeliveryState : uint8_t { kPending = 0, kSent, kDead, kCancelled };
 std::string_view DeliveryStateName(DeliveryState s);
 
 // One notification to one contact, written to the outbox before anything is sent.

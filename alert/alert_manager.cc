@@ -219,9 +219,19 @@ bool AlertManager::RecordTransition(Alert* a, AlertState to, const std::string& 
   return deps_.store->AddTransition(t);
 }
 
+bool AlertManager::ResolveNotice(Alert* a, int64_t now_ms, Pending* p) {
+  // Tell those the alert reached that it is over; what was not sent yet is not sent at all.
+  const std::set<std::string> reached = deps_.store->SentContacts(a->id);
+  if (deps_.store->CancelPending(a->id) < 0) return false;
+  for (int l = 0; l <= a->escalation_level; ++l)
+    if (!NotifyLevel(a, l, "resolved", now_ms, p, &reached)) return false;
+  return true;
+}
+
 bool AlertManager::NotifyLevel(Alert* a, int level, std::string_view event, int64_t now_ms,
-                               Pending* p) {
-  const auto contacts = ContactsAt(*a, level);
+                               Pending* p, const std::set<std::string>* only) {
+  auto contacts = ContactsAt(*a, level);
+  if (only) std::erase_if(contacts, [only](const Contact* c) { return !only->contains(c->Key()); });
   const int64_t not_before = event == "resolved" ? now_ms : QuietDeferralMs(a->severity, now_ms);
   const std::string address =
       a->household < deps_.registry->size() ? deps_.registry->at(a->household).address : "";
@@ -300,7 +310,6 @@ FindingResult AlertManager::OnFindingLocked(const Finding& f, Pending* p) {
     a.kinds_active &= static_cast<uint16_t>(~Bit(f.kind));
     a.updated_at_s = now_ms / 1000;
     const bool resolve = a.kinds_active == 0 && a.state != AlertState::kAcknowledged;
-    const AlertState before = a.state;
     const bool ok = deps_.store->Transaction([&] {
       if (resolve) {
         a.outcome = Outcome::kActivityReturned;
@@ -308,9 +317,7 @@ FindingResult AlertManager::OnFindingLocked(const Finding& f, Pending* p) {
         a.next_escalation_ms = 0;
         if (!RecordTransition(&a, AlertState::kResolved, "system", now_ms, "activity returned"))
           return false;
-        if (before == AlertState::kNotified)
-          for (int l = 0; l <= a.escalation_level; ++l)
-            if (!NotifyLevel(&a, l, "resolved", now_ms, p)) return false;
+        if (!ResolveNotice(&a, now_ms, p)) return false;
       }
       return deps_.store->UpdateAlert(a);
     });
@@ -446,7 +453,6 @@ int AlertManager::Tick() {
                            (a.state == AlertState::kOpen || a.state == AlertState::kNotified) &&
                            now_ms / 1000 - a.updated_at_s >= options_.auto_resolve_after_s;
       if (expired) {
-        const AlertState before = a.state;
         const bool ok = deps_.store->Transaction([&] {
           a.outcome = Outcome::kActivityReturned;
           a.resolved_at_ms = now_ms;
@@ -455,9 +461,7 @@ int AlertManager::Tick() {
                   &a, AlertState::kResolved, "system", now_ms,
                   "no finding for " + std::to_string(options_.auto_resolve_after_s) + " s"))
             return false;
-          if (before == AlertState::kNotified)
-            for (int l = 0; l <= a.escalation_level; ++l)
-              if (!NotifyLevel(&a, l, "resolved", now_ms, &p)) return false;
+          if (!ResolveNotice(&a, now_ms, &p)) return false;
           return deps_.store->UpdateAlert(a);
         });
         if (!ok) {
@@ -529,7 +533,9 @@ std::expected<Alert, AlertError> AlertManager::Acknowledge(int64_t id, const std
     a.acknowledged_by = who;
     a.next_escalation_ms = 0;
     const bool ok = deps_.store->Transaction([&] {
-      return RecordTransition(&a, AlertState::kAcknowledged, who, now_ms, "") &&
+      // Pending escalations and repeats are moot once a person has it.
+      return deps_.store->CancelPending(a.id) >= 0 &&
+             RecordTransition(&a, AlertState::kAcknowledged, who, now_ms, "") &&
              deps_.store->UpdateAlert(a);
     });
     if (!ok) {
@@ -571,6 +577,7 @@ std::expected<Alert, AlertError> AlertManager::Resolve(int64_t id, Outcome outco
     a.next_escalation_ms = 0;
     std::vector<std::pair<HouseholdIndex, AlertKind>> feedback;
     const bool ok = deps_.store->Transaction([&] {
+      if (deps_.store->CancelPending(a.id) < 0) return false;
       if (!RecordTransition(&a, AlertState::kResolved, who, now_ms,
                             std::string(OutcomeName(outcome))) ||
           !deps_.store->UpdateAlert(a))

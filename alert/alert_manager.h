@@ -4,7 +4,8 @@
 // ops; detect/finding.h); a finding on a household with an active alert of the same class
 // updates it (evidence, severity up) instead of opening another. When every kind in an alert
 // has cleared and nobody has acknowledged it, it resolves by itself (outcome activity_returned)
-// with a notice to those already told; acknowledged alerts wait for a person to resolve them.
+// with a notice to those its notifications reached; acknowledged alerts wait for a person to
+// resolve them. Acknowledging or resolving cancels the alert's deliveries not yet sent.
 //
 // Routing: a new alert goes to the contacts of its grid (level 0); not acknowledged within the
 // severity's delay it escalates to the community (1), then the street (2), then repeats at the
@@ -33,6 +34,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -163,7 +165,9 @@ class AlertManager {
   struct Pending;  // callbacks and publishes collected under the lock, run after it
 
   FindingResult OnFindingLocked(const Finding& f, Pending* p);
-  bool NotifyLevel(Alert* a, int level, std::string_view event, int64_t now_ms, Pending* p);
+  bool NotifyLevel(Alert* a, int level, std::string_view event, int64_t now_ms, Pending* p,
+                   const std::set<std::string>* only = nullptr);
+  bool ResolveNotice(Alert* a, int64_t now_ms, Pending* p);
   int FirstLevelWithContacts(const Alert& a, int from_level) const;
   std::vector<const Contact*> ContactsAt(const Alert& a, int level) const;
   int64_t EscalationDelayMs(Severity s) const;

@@ -226,7 +226,9 @@ Delivery ReadDelivery(const Stmt& s) {
   d.next_attempt_ms = s.Int(c++);
   const std::string st = s.Text(c++);
   d.state = st == "sent" ? DeliveryState::kSent
-                         : (st == "dead" ? DeliveryState::kDead : DeliveryState::kPending);
+                         : (st == "dead"        ? DeliveryState::kDead
+                            : st == "cancelled" ? DeliveryState::kCancelled
+                                                : DeliveryState::kPending);
   d.last_error = s.Text(c++);
   d.sent_ms = s.Int(c++);
   return d;
@@ -509,9 +511,28 @@ bool AlertStore::MarkRetry(int64_t id, int attempts, int64_t next_attempt_ms,
 
 bool AlertStore::MarkDead(int64_t id, int attempts, const std::string& error) {
   std::lock_guard lock(impl_->mu);
-  Stmt s(impl_->db, "UPDATE deliveries SET state='dead', attempts=?, last_error=? WHERE id=?");
+  Stmt s(impl_->db,
+         "UPDATE deliveries SET state='dead', attempts=?, last_error=? WHERE id=? AND "
+         "state='pending'");
   s.Bind(attempts).Bind(error).Bind(id);
-  return impl_->Check(s.Exec());
+  return impl_->Check(s.Exec()) && sqlite3_changes(impl_->db) == 1;
+}
+
+int64_t AlertStore::CancelPending(int64_t alert_id) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db, "UPDATE deliveries SET state='cancelled' WHERE alert_id=? AND state='pending'");
+  s.Bind(alert_id);
+  if (!impl_->Check(s.Exec())) return -1;
+  return sqlite3_changes(impl_->db);
+}
+
+std::set<std::string> AlertStore::SentContacts(int64_t alert_id) const {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db, "SELECT DISTINCT contact FROM deliveries WHERE alert_id=? AND state='sent'");
+  s.Bind(alert_id);
+  std::set<std::string> out;
+  while (s.Step() == SQLITE_ROW) out.insert(s.Text(0));
+  return out;
 }
 
 int64_t AlertStore::CountPending() const {

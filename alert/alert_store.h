@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -70,7 +71,13 @@ class AlertStore {
   [[nodiscard]] bool MarkSent(int64_t delivery_id, int attempts, int64_t now_ms);
   [[nodiscard]] bool MarkRetry(int64_t delivery_id, int attempts, int64_t next_attempt_ms,
                                const std::string& error);
+  // MarkRetry and MarkDead only touch a pending delivery; MarkDead returns false otherwise.
   [[nodiscard]] bool MarkDead(int64_t delivery_id, int attempts, const std::string& error);
+  // Cancels the alert's pending deliveries (acknowledged or resolved first); returns how many,
+  // -1 on error (which also dooms an enclosing Transaction()).
+  int64_t CancelPending(int64_t alert_id);
+  // Contact keys that an alert's deliveries reached.
+  std::set<std::string> SentContacts(int64_t alert_id) const;
   int64_t CountPending() const;
   // not_before_ms of the oldest pending delivery already allowed to go (<= now), if any.
   std::optional<int64_t> OldestDuePendingMs(int64_t now_ms) const;

@@ -199,6 +199,8 @@ TEST_F(AlertManagerTest, ClearedOnEveryKindAutoResolvesWithANotice) {
   auto m = Make();
   m->OnFinding(MakeFinding(0, AlertKind::kInactivity, FindingState::kRaised, kT0));
   m->OnFinding(MakeFinding(0, AlertKind::kFrozen, FindingState::kRaised, kT0 + 60));
+  for (const Delivery& d : store_->ListDeliveries(1))  // the dispatcher sent them
+    ASSERT_TRUE(store_->MarkSent(d.id, 1, clock_.NowMs()));
   EXPECT_EQ(m->OnFinding(MakeFinding(0, AlertKind::kFrozen, FindingState::kCleared, kT0 + 120)),
             FindingResult::kCleared);
   EXPECT_EQ(m->GetAlert(1)->state, AlertState::kNotified);
@@ -222,6 +224,37 @@ TEST_F(AlertManagerTest, ClearedOnEveryKindAutoResolvesWithANotice) {
   // The next episode opens a new alert.
   EXPECT_EQ(m->OnFinding(MakeFinding(0, AlertKind::kInactivity, FindingState::kRaised, kT0 + 999)),
             FindingResult::kOpened);
+}
+
+TEST_F(AlertManagerTest, WhatWasNotSentIsCancelledAndGetsNoNotice) {
+  // Low severity at night: deferred to 07:00; activity returns at 01:00.
+  clock_.SetMs(*ParseRfc3339("2026-11-27T23:30:00+08:00") * 1000);
+  auto m = Make();
+  m->OnFinding(
+      MakeFinding(0, AlertKind::kInactivity, FindingState::kRaised, clock_.NowS(), Severity::kLow));
+  ASSERT_EQ(store_->CountPending(), 2);
+  clock_.AdvanceS(90 * 60);
+  EXPECT_EQ(
+      m->OnFinding(MakeFinding(0, AlertKind::kInactivity, FindingState::kCleared, clock_.NowS())),
+      FindingResult::kResolved);
+  EXPECT_EQ(store_->CountPending(), 0);
+  const auto ds = store_->ListDeliveries(1);
+  ASSERT_EQ(ds.size(), 2u) << "no notice to people who were never told";
+  for (const Delivery& d : ds) EXPECT_EQ(d.state, DeliveryState::kCancelled);
+}
+
+TEST_F(AlertManagerTest, AckCancelsPendingEscalations) {
+  auto m = Make();
+  m->OnFinding(MakeFinding(0, AlertKind::kInactivity, FindingState::kRaised, kT0));
+  for (const Delivery& d : store_->ListDeliveries(1)) ASSERT_TRUE(store_->MarkSent(d.id, 1, 0));
+  clock_.AdvanceS(AlertOptions{}.escalate_high_s);
+  m->Tick();
+  ASSERT_EQ(DeliveriesTo("community/C1/").size(), 1u);
+  ASSERT_EQ(store_->CountPending(), 1);  // e.g. the community's endpoint is down
+  ASSERT_TRUE(m->Acknowledge(1, "grid:G1 Li"));
+  EXPECT_EQ(store_->CountPending(), 0);
+  EXPECT_EQ(DeliveriesTo("community/C1/")[0].state, DeliveryState::kCancelled);
+  EXPECT_EQ(DeliveriesTo("grid/G1/")[0].state, DeliveryState::kSent);
 }
 
 TEST_F(AlertManagerTest, AcknowledgedAlertWaitsForAPersonWhenActivityReturns) {
