@@ -5,7 +5,9 @@ No open data set of elderly people living alone exists (see /work/shared/data/RE
 this simulator stands in for them: each home has its own routine (wake-up time with
 day-to-day jitter, kettle and breakfast, lunch, dinner cooking, TV evenings, bedtime, a cycling
 fridge on top of a standby base, an electric heater in the heating season, later rising at
-weekends and on public holidays, outings for shopping or visits, night trips to the bathroom).
+weekends and on public holidays, outings for shopping or visits, night trips to the bathroom), and the
+quiet stretches of real life that are not incidents (afternoon naps, slow mornings, whole
+days out with family; unlabelled, as in real traces).
 Incidents of every type of /work/shared/EVALUATION.md are injected after a 28-day warm-up,
 10+ days apart, acting on the routine itself (a collapse stops the person, not the fridge):
 
@@ -96,6 +98,9 @@ class Home:
         self.cook_kwh = rng.uniform(0.3, 0.9)
         self.tea_p = rng.uniform(0.4, 0.9)
         self.busy_kw = rng.uniform(0.01, 0.05)  # moving about: small appliances, lights
+        self.lie_in_p = rng.uniform(0.02, 0.08)
+        self.day_trip_p = rng.uniform(0.01, 0.05)
+        self.nap_p = rng.uniform(0.1, 0.6)
 
 
 def season(d):
@@ -118,16 +123,25 @@ def day_trace(rng, home, d, hol):
         s = int(h * 4) % SLOTS
         act[s] += kwh
 
+    if rng.random() < home.lie_in_p:  # a poor night, a slow morning
+        wake += rng.uniform(1.0, 3.0)
     out_from = out_to = -1.0
-    if rng.random() < home.outing_p and not (d.weekday() == 6 and rng.random() < 0.5):
+    if rng.random() < home.day_trip_p:  # a day with family, a coach trip, a hospital visit
+        out_from = rng.uniform(8.5, 11.0)
+        out_to = out_from + rng.uniform(6.0, 10.0)
+    elif rng.random() < home.outing_p and not (d.weekday() == 6 and rng.random() < 0.5):
         out_from = rng.uniform(9.5, 14.5)
         out_to = out_from + rng.uniform(1.0, 4.0)
+    nap_from = rng.uniform(13.0, 15.5) if rng.random() < home.nap_p else -1.0
+    nap_to = nap_from + rng.uniform(0.75, 2.0)
     sunrise = 7.0 + 1.2 * math.cos(2 * math.pi * (d.timetuple().tm_yday - 5) / 365.25)
     sunset = 18.0 - 2.0 * math.cos(2 * math.pi * (d.timetuple().tm_yday - 5) / 365.25)
     heat = season(d) * home.heater_duty if home.heater_kw else 0.0
     for s in range(SLOTS):
         h = s * q
         home_now = not (out_from <= h < out_to)
+        if nap_from <= h < nap_to:
+            continue  # asleep in the chair: nothing switched on or off
         if wake <= h < bed and home_now:
             act[s] += home.busy_kw * q * rng.uniform(0.3, 1.7)
             if h < sunrise or h >= sunset:
