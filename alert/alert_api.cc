@@ -247,8 +247,16 @@ ApiResponse AlertApi::AckLink(std::string_view id_text, const ApiRequest& req) c
                        ? manager_->VerifyAckLink(*id, c->second, req.query.at("sig"))
                        : std::nullopt;
   if (!who) return page(403, "链接无效。", "This link is not valid.");
-  auto r = manager_->Acknowledge(*id, *who + " (link)");
   const std::string n = "#" + std::to_string(*id);
+  if (req.method == "GET") {
+    // Chat apps fetch links to preview them: a GET only shows the button that POSTs.
+    return page(200,
+                "确认您已收到告警 " + n +
+                    "，将先致电、再上门查看：</p><form method=\"post\"><button type=\"submit\" "
+                    "style=\"font-size:1.5em\">确认 / Acknowledge</button></form><p>",
+                "Confirm that you have alert " + n + " and will call first, then visit.");
+  }
+  auto r = manager_->Acknowledge(*id, *who + " (link)");
   if (r)
     return page(200, "已确认告警 " + n + "。请先致电，再上门查看。",
                 "Alert " + n + " acknowledged. Call first, then visit.");

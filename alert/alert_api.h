@@ -9,7 +9,8 @@
 //   GET    /api/v1/alerts/{id}                 (with its transitions)
 //   POST   /api/v1/alerts/{id}/ack             body optional {"by": "name"}
 //   GET|POST /api/v1/alerts/{id}/ack?c=..&sig=..  the one-tap link of a notification: no token,
-//          HMAC-signed per alert and contact (AlertManager::AckLink); answers a small HTML page
+//          HMAC-signed per alert and contact (AlertManager::AckLink); GET answers a page with
+//          one button that POSTs (link previews never acknowledge), POST acknowledges
 //   POST   /api/v1/alerts/{id}/resolve         {"outcome": ..., "note": ...}
 //   GET    /api/v1/absences
 //   POST   /api/v1/absences                    {"household"| "scope"+"scope_id", "from", "to",

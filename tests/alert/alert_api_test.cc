@@ -228,23 +228,29 @@ TEST_F(AlertApiTest, OneTapLinkAcknowledgesWithoutAToken) {
   std::string bad = target;
   bad.back() = bad.back() == '0' ? '1' : '0';
   EXPECT_EQ(Call("GET", bad, nullptr).status, 403);
+  EXPECT_EQ(Call("POST", bad, nullptr).status, 403);
   std::string other = target;
   other.replace(other.find("/alerts/1/"), 10, "/alerts/2/");
-  EXPECT_EQ(Call("GET", other, nullptr).status, 403);
+  EXPECT_EQ(Call("POST", other, nullptr).status, 403);
   EXPECT_EQ(manager_->GetAlert(1)->state, AlertState::kNotified);
   EXPECT_EQ(manager_->GetAlert(2)->state, AlertState::kNotified);
-  // The real link: acknowledged, attributed to the contact it was sent to.
-  clock_.AdvanceS(90);
+  // Opening the link (or a chat app previewing it) only shows the button.
   auto r = Call("GET", target, nullptr);
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.content_type, "text/html; charset=utf-8");
+  EXPECT_NE(r.body.find("<form method=\"post\">"), std::string::npos) << r.body;
+  EXPECT_EQ(manager_->GetAlert(1)->state, AlertState::kNotified);
+  // The button: acknowledged, attributed to the contact it was sent to.
+  clock_.AdvanceS(90);
+  r = Call("POST", target, nullptr);
+  EXPECT_EQ(r.status, 200);
   EXPECT_NE(r.body.find("已确认告警 #1"), std::string::npos) << r.body;
   EXPECT_EQ(r.body.find("H1"), std::string::npos) << "the page reveals nothing of the alert";
   const Alert a = *manager_->GetAlert(1);
   EXPECT_EQ(a.state, AlertState::kAcknowledged);
   EXPECT_EQ(a.acknowledged_by, "grid:G1 Li (link)");
   // A second tap is harmless.
-  r = Call("GET", target, nullptr);
+  r = Call("POST", target, nullptr);
   EXPECT_EQ(r.status, 200);
   EXPECT_NE(r.body.find("已被确认或已关闭"), std::string::npos);
 }
