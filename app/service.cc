@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -45,7 +46,8 @@ namespace fs = std::filesystem;
 using Ms = std::chrono::milliseconds;
 
 constexpr size_t kBatch = 4096;
-constexpr int kUsageRing = 96;  // recent readings kept per household for the usage API
+constexpr int kUsageRing = 96;   // recent readings kept per household for the usage API
+constexpr int kStopBoundS = 30;  // SIGTERM/SIGINT to exit, at most (else exit 1)
 
 int64_t SteadyMs() {
   return std::chrono::duration_cast<Ms>(std::chrono::steady_clock::now().time_since_epoch())
@@ -470,8 +472,20 @@ int Service::Run() {
     }
   }
 
-  // --- drain and stop, in pipeline order
+  // --- drain and stop, in pipeline order, within a bound: a stop that hangs (a broker that
+  // never answers the disconnect, a wedged disk) ends the process with exit code 1 instead.
   spdlog::info("stopping: draining queues, checkpointing");
+  std::atomic<bool> stopped{false};
+  std::thread watchdog([&stopped] {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kStopBoundS);
+    while (!stopped.load() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(Ms(50));
+    if (!stopped.load()) {
+      spdlog::error("stop did not finish within {} s; exiting", kStopBoundS);
+      spdlog::default_logger()->flush();
+      std::_Exit(1);
+    }
+  });
   source->Stop();  // no new readings; held ones flushed to the sink
   for (auto& s : shards) s->queue->Close();
   for (auto& s : shards) s->thread.join();
@@ -480,6 +494,8 @@ int Service::Run() {
   dispatcher.RunOnce();  // one last pass for what the drain opened
   dispatcher.Stop();
   http.Stop();
+  stopped.store(true);
+  watchdog.join();
   spdlog::info("stopped cleanly");
   return 0;
 }

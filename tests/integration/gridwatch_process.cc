@@ -138,6 +138,10 @@ void GridwatchProcess::Kill() {
   pid_ = -1;
 }
 
+void GridwatchProcess::Signal(int sig) {
+  if (pid_ > 0) ::kill(pid_, sig);
+}
+
 std::string GridwatchProcess::Stdout() const { return ReadFile(out_path_); }
 std::string GridwatchProcess::Stderr() const { return ReadFile(err_path_); }
 

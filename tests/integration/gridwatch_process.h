@@ -34,6 +34,8 @@ class GridwatchProcess {
   // SIGTERM and wait; returns the exit code (-1 on timeout, 128+signal if killed by one).
   int Terminate(int timeout_ms = 20000);
   void Kill();
+  // Sends `sig` (e.g. SIGHUP) if still running.
+  void Signal(int sig);
   // Waits for the process to exit by itself; the exit code as Terminate, -1 on timeout.
   int WaitExit(int timeout_ms) { return Wait(timeout_ms); }
   bool running() const { return pid_ > 0; }

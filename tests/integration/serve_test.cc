@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -252,6 +253,46 @@ TEST(ServeTest, ReadyOnlyWithTheBrokerAndCleanStopWithCheckpointsRestored) {
     std::this_thread::sleep_for(milliseconds(50));
   EXPECT_NE(gw->Stderr().find("restored from checkpoints"), std::string::npos) << gw->Stderr();
   EXPECT_EQ(gw->Terminate(), 0);
+}
+
+TEST(ServeTest, SighupReloadsTheRegistryAndKeepsState) {
+  Fixture f;
+  f.dir.Write("gridwatch.yaml", Config(f.dir, f.broker));
+  GridwatchProcess gw({"serve", "--config", f.dir.File("gridwatch.yaml")}, f.dir.path().string());
+  const int port = gw.WaitForPort();
+  ASSERT_GT(port, 0) << gw.Stderr();
+  ASSERT_TRUE(WaitReady(port, seconds(15)));
+  MqttTestClient meter(f.broker.url());
+  meter.Connect();
+  for (int i = 1; i <= 4; ++i) {
+    meter.Publish("gridwatch/readings/M1", Reading("M1", kT0 + i * 1800, 0.1));
+    meter.Publish("gridwatch/readings/M2", Reading("M2", kT0 + i * 1800, 0.1));
+  }
+  ASSERT_TRUE(WaitMetric(port, "gridwatch_readings_accepted_total", 8, seconds(10)));
+  ASSERT_TRUE(WaitMetric(port, "gridwatch_households_tracked", 2, seconds(10)));
+
+  // A broken registry is refused and the service goes on with the old one.
+  f.dir.Write("households.csv", Households() + "H4,M1,elderly_alone,S1,C1,G1,x\n");
+  gw.Signal(SIGHUP);
+  auto wait_log = [&](const std::string& text) {
+    const auto deadline = std::chrono::steady_clock::now() + seconds(10);
+    while (gw.Stderr().find(text) == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(milliseconds(50));
+    return gw.Stderr().find(text) != std::string::npos;
+  };
+  EXPECT_TRUE(wait_log("registry not reloaded")) << gw.Stderr();
+  EXPECT_EQ(HttpGet(port, "/healthz").status, 200);
+
+  // A good one (a new home appended) is taken; the two homes' state is kept.
+  f.dir.Write("households.csv", Households() + "H4,M4,elderly_alone,S1,C1,G1,x\n");
+  gw.Signal(SIGHUP);
+  EXPECT_TRUE(wait_log("registry reloaded for detect (4 households)")) << gw.Stderr();
+  meter.Publish("gridwatch/readings/M1", Reading("M1", kT0 + 5 * 1800, 0.1));
+  ASSERT_TRUE(WaitMetric(port, "gridwatch_readings_accepted_total", 9, seconds(10)));
+  std::this_thread::sleep_for(milliseconds(1500));  // the gauges refresh once a second
+  EXPECT_EQ(MetricValue(HttpGet(port, "/metrics").body, "gridwatch_households_tracked"), 2);
+  EXPECT_EQ(gw.Terminate(), 0) << gw.Stderr();
 }
 
 TEST(ServeTest, BadConfigNamesFileAndLineAndExitsTwo) {
