@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <numeric>
 #include <random>
 #include <vector>
@@ -132,6 +134,48 @@ void BM_AdvanceTo(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * n);
 }
 BENCHMARK(BM_AdvanceTo)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
+
+// Checkpoint and restore of every model of a shard (raw, versioned) through a file in /tmp, with
+// fsync-free writes: what a periodic checkpoint and a restart cost.
+void BM_CheckpointSave(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  Detector detector(DetectOptions{}, TimeZone::Fixed(0), MakeRegistry(n));
+  std::vector<Finding> findings;
+  for (int h = 0; h < n; ++h)
+    detector.Observe(Reading{kStart + kInterval, Use(h, kStart), static_cast<uint32_t>(h)},
+                     &findings);
+  const std::string path = "/tmp/gridwatch-bench.ckpt";
+  for (auto _ : state) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    detector.Save(out);
+    out.close();
+  }
+  state.counters["bytes"] = static_cast<double>(std::filesystem::file_size(path));
+  std::filesystem::remove(path);
+}
+BENCHMARK(BM_CheckpointSave)->Arg(1'000'000)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+void BM_CheckpointLoad(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  auto registry = MakeRegistry(n);
+  Detector detector(DetectOptions{}, TimeZone::Fixed(0), registry);
+  std::vector<Finding> findings;
+  for (int h = 0; h < n; ++h)
+    detector.Observe(Reading{kStart + kInterval, Use(h, kStart), static_cast<uint32_t>(h)},
+                     &findings);
+  const std::string path = "/tmp/gridwatch-bench.ckpt";
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    detector.Save(out);
+  }
+  Detector restored(DetectOptions{}, TimeZone::Fixed(0), registry);
+  for (auto _ : state) {
+    std::ifstream in(path, std::ios::binary);
+    if (!restored.Load(in)) state.SkipWithError("checkpoint did not load");
+  }
+  std::filesystem::remove(path);
+}
+BENCHMARK(BM_CheckpointLoad)->Arg(1'000'000)->Unit(benchmark::kMillisecond)->Iterations(3);
 
 }  // namespace
 }  // namespace gridwatch
