@@ -257,6 +257,8 @@ int Service::Run() {
   ddeps.contacts = contacts;
   ddeps.publisher = &publisher;
   ddeps.metrics = &alert_metrics;
+  ddeps.sms.url_template = cfg.alert.sms_url_template;
+  ddeps.sms.method = cfg.alert.sms_method;
   Dispatcher dispatcher(cfg.alert, std::move(ddeps));
   alerts->SetEnqueuedCallback([&dispatcher] { dispatcher.Wake(); });
   ShardUsage usage(&shards);

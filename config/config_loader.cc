@@ -393,6 +393,22 @@ class Loader {
                    !o->ack_base_url.starts_with("https://"))
                  Fail(v, path + ": expected an http:// or https:// URL" + Got(v));
              }},
+            {"sms_url_template",
+             [&](auto& v, auto& path) {
+               o->sms_url_template = Str(v, path);
+               if (!o->sms_url_template.empty() &&
+                   ((!o->sms_url_template.starts_with("http://") &&
+                     !o->sms_url_template.starts_with("https://")) ||
+                    o->sms_url_template.find("{to}") == std::string::npos ||
+                    o->sms_url_template.find("{text}") == std::string::npos))
+                 Fail(v, path + ": expected an http(s) URL with {to} and {text}" + Got(v));
+             }},
+            {"sms_method",
+             [&](auto& v, auto& path) {
+               o->sms_method = NonEmptyStr(v, path);
+               if (o->sms_method != "GET" && o->sms_method != "POST")
+                 Fail(v, path + ": must be GET or POST" + Got(v));
+             }},
             {"max_attempts",
              [&](auto& v, auto& path) { o->max_attempts = Int32(v, path, 1, 1000); }},
             {"retry_initial_s",

@@ -97,6 +97,11 @@ struct AlertOptions {
   std::string quiet_hours = "22:00-07:00";  // low severity only
   std::string lang = "zh-CN";
   std::string ack_base_url = "http://127.0.0.1:8080";
+  // SMS gateway over HTTP for contacts whose channel is sms and target a phone number: a URL
+  // template with {to} and {text} (URL-encoded on substitution), e.g. Kannel's
+  // "http://127.0.0.1:13013/cgi-bin/sendsms?username=u&password=p&to={to}&text={text}".
+  std::string sms_url_template;
+  std::string sms_method = "GET";  // GET, or POST (the text then also goes in the body)
   // Outbox
   int max_attempts = 10;
   int64_t retry_initial_s = 5;

@@ -353,6 +353,8 @@ TEST_F(ConfigLoaderTest, BadValuesNameLineAndReason) {
       {"timezone: Mars/Olympus\n", 1, "timezone: unknown time zone 'Mars/Olympus'"},
       {"checkpoint_interval_s: 0\n", 1, "checkpoint_interval_s: must be >= 1"},
       {"detect:\n  gate_z: 25\n", 2, "detect.gate_z: must be in [0, 20]"},
+      {"alert:\n  sms_url_template: http://gw/send?to={to}\n", 2, "alert.sms_url_template"},
+      {"alert:\n  sms_method: PUT\n", 2, "alert.sms_method: must be GET or POST"},
       {"detect:\n  gate_z: -1\n", 2, "detect.gate_z"},
       {"detect:\n  half_life_days: -3\n", 2, "detect.half_life_days: must be > 0 (got '-3')"},
       {"detect:\n  half_life_days: .nan\n", 2, "detect.half_life_days: expected a finite number"},
