@@ -1,12 +1,15 @@
 // gridwatch: the command line. `serve` runs the service, `replay` runs recorded readings through
 // the same detection and alert code on data time (EVALUATION.md), `feed` publishes a readings
 // file as live meters (the demo). See README.md.
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
+#include <memory>
+#include <string_view>
 
 #include "app/feed.h"
 #include "app/replay.h"
@@ -22,13 +25,56 @@ constexpr const char* kExitCodes =
     "Exit codes: 0 ok; 1 runtime failure; 2 bad usage, configuration or input file (the message "
     "names the file and line); 3 the HTTP port cannot be bound.";
 
+// %j in a pattern: the log message escaped for a JSON string (quotes, backslashes, controls).
+class JsonMessageFlag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    auto put = [&dest](std::string_view sv) { dest.append(sv.data(), sv.data() + sv.size()); };
+    for (const char c : msg.payload) {
+      switch (c) {
+        case '"':
+          put("\\\"");
+          break;
+        case '\\':
+          put("\\\\");
+          break;
+        case '\n':
+          put("\\n");
+          break;
+        case '\r':
+          put("\\r");
+          break;
+        case '\t':
+          put("\\t");
+          break;
+        default:
+          if (static_cast<unsigned char>(c) < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+            put(buf);
+          } else {
+            dest.push_back(c);
+          }
+      }
+    }
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<JsonMessageFlag>();
+  }
+};
+
 void SetUpLogging(const std::string& level, bool json) {
   auto logger = spdlog::stderr_logger_mt("gridwatch");
   spdlog::set_default_logger(logger);
-  if (json)
-    spdlog::set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","msg":"%v"})");
-  else
+  if (json) {
+    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    formatter->add_flag<JsonMessageFlag>('j').set_pattern(
+        R"({"ts":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","msg":"%j"})");
+    spdlog::set_formatter(std::move(formatter));
+  } else {
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
+  }
   spdlog::set_level(spdlog::level::from_str(level));
 }
 

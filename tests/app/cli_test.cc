@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -111,6 +113,49 @@ TEST(CliTest, ReplayOfAMissingReadingsFileExitsNonZero) {
       dir);
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.err.find("missing.csv"), std::string::npos) << r.err;
+}
+
+// Every stderr line of `p` parses as a JSON object with ts, level and msg; returns the messages.
+std::vector<std::string> JsonLogMessages(const std::string& err) {
+  std::istringstream in(err);
+  std::string line;
+  std::vector<std::string> msgs;
+  while (std::getline(in, line)) {
+    nlohmann::json j;
+    EXPECT_NO_THROW(j = nlohmann::json::parse(line)) << line;
+    EXPECT_TRUE(j.is_object() && j.contains("ts") && j.contains("level") && j.contains("msg"))
+        << line;
+    if (j.is_object() && j.contains("msg")) msgs.push_back(j["msg"].get<std::string>());
+    EXPECT_EQ(line.find("Room 101"), std::string::npos) << "an address at info: " << line;
+  }
+  return msgs;
+}
+
+TEST(CliTest, LogJsonWritesOneJsonObjectPerLineAndNoAddresses) {
+  TempDir dir("gw-cli");
+  dir.Write("households.csv",
+            "household,meter,category,street,community,grid,address\n"
+            "H1,M1,elderly_alone,S1,C1,G1,\"Building 1, Room 101\"\n");
+  {
+    GridwatchProcess p(
+        {"serve", "--households", dir.File("households.csv"), "--data-dir", dir.File("data"),
+         "--broker", "tcp://127.0.0.1:1", "--http-port", "0", "--log-json", "--log-level", "info"},
+        dir.path().string());
+    ASSERT_GT(p.WaitForPort(), 0) << p.Stderr();
+    EXPECT_EQ(p.Terminate(), 0) << p.Stderr();
+    EXPECT_GT(JsonLogMessages(p.Stderr()).size(), 2u) << p.Stderr();
+  }
+  // A quote and a backslash in a logged file name do not break the JSON.
+  const std::string odd = dir.File("no\"such\\history.csv");
+  GridwatchProcess p(
+      {"serve", "--households", dir.File("households.csv"), "--data-dir", dir.File("data2"),
+       "--broker", "tcp://127.0.0.1:1", "--http-port", "0", "--history", odd, "--log-json"},
+      dir.path().string());
+  EXPECT_EQ(p.WaitExit(20000), 2) << p.Stderr();
+  bool named = false;
+  for (const auto& m : JsonLogMessages(p.Stderr()))
+    if (m.find(odd) != std::string::npos) named = true;
+  EXPECT_TRUE(named) << p.Stderr();
 }
 
 TEST(CliTest, HttpPortTakenExitsThree) {
