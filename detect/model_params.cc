@@ -38,7 +38,7 @@ ModelParams DefaultModelParams() {
   // one spread, with a drift allowance of 0.25 kWh/h);
   // factor = Gumbel level z of the home's daily peaks (exceeded on a share e^-z of days);
   // min_hours = shortest episode.
-  set(AlertKind::kHighUsage, true, 2.5, 4.0, 0, 6.6);
+  set(AlertKind::kHighUsage, true, 3.0, 4.0, 0, 6.6);
   // low_daily_usage: factor = share of the usual daily active energy below which a day alerts.
   set(AlertKind::kLowDailyUsage, true, 0, 20.0, 0, 0.15);
   // no_power: min_hours of exact zeros where standby is never zero.
