@@ -13,7 +13,7 @@ import sys
 
 FLOORS = {  # figure: (comparison, bound)
     "collapse_recall_24h": (">=", 0.80),
-    "false_alarms_per_household_year": ("<=", 18.0),
+    "false_alarms_per_household_year": ("<=", 15.0),
     "suppression_failures": ("==", 0),
 }
 TYPE_FLOORS = {"meter_silent": 0.95, "high_usage": 0.80, "decline": 0.80}
