@@ -19,8 +19,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 BUILD_DIR=${BUILD_DIR:-build-release}
-GW="$ROOT/$BUILD_DIR/app/gridwatch"
-LOADGEN="$ROOT/$BUILD_DIR/bench/gridwatch-loadgen"
+case "$BUILD_DIR" in /*) ;; *) BUILD_DIR="$ROOT/$BUILD_DIR" ;; esac
+GW="$BUILD_DIR/app/gridwatch"
+LOADGEN="$BUILD_DIR/bench/gridwatch-loadgen"
 [ -x "$GW" ] && [ -x "$LOADGEN" ] || { echo "build first: BUILD_DIR=$BUILD_DIR BUILD_TYPE=Release scripts/build" >&2; exit 2; }
 
 WORK=$(mktemp -d /tmp/gw-broker-bench.XXXXXX)
@@ -84,4 +85,5 @@ print(json.dumps({
     "ingest_queue_dropped": m("gridwatch_ingest_queue_dropped_total"),
     "rejected": m("gridwatch_readings_rejected_total"),
 }))
+sys.exit(0 if r["lost"] == 0 and r["service_accepted"] == int(sys.argv[3]) else 1)
 PY
