@@ -16,9 +16,9 @@ namespace gridwatch {
 
 struct MqttOptions {
   std::string broker = "tcp://127.0.0.1:1883";  // tcp:// or ssl://
-  std::string client_id = "gridwatch-1";         // fixed: the persistent session hangs on it
-  std::string username;                           // empty = anonymous
-  std::string password;                           // or from env GRIDWATCH_MQTT_PASSWORD
+  std::string client_id = "gridwatch-1";        // fixed: the persistent session hangs on it
+  std::string username;                         // empty = anonymous
+  std::string password;                         // or from env GRIDWATCH_MQTT_PASSWORD
   std::vector<std::string> readings_topics = {"gridwatch/readings/#"};
   int readings_qos = 1;
   std::string alerts_topic_prefix = "gridwatch/alerts";  // + /{street}/{community}/{grid}
@@ -58,19 +58,19 @@ struct IngestOptions {
 // fields it sets.
 struct DetectorParams {
   static constexpr double kUnset = std::numeric_limits<double>::quiet_NaN();
-  int enabled = -1;          // -1 = model default, 0 = off, 1 = on
-  double threshold = kUnset; // detector-specific score threshold
-  double min_hours = kUnset; // minimum duration before it can fire
+  int enabled = -1;           // -1 = model default, 0 = off, 1 = on
+  double threshold = kUnset;  // detector-specific score threshold
+  double min_hours = kUnset;  // minimum duration before it can fire
   double margin_hours = kUnset;
-  double factor = kUnset;    // detector-specific multiplier
+  double factor = kUnset;  // detector-specific multiplier
 };
 
 struct DetectOptions {
   int worker_threads = 2;
-  int queue_capacity = 65536;       // readings per shard queue
-  double half_life_days = 28.0;     // exponential forgetting of the routine
-  int min_learning_days = 14;       // days of data before the home's own model is trusted
-  int tick_s = 60;                 // serve: AdvanceTo period on the wall clock
+  int queue_capacity = 65536;    // readings per shard queue
+  double half_life_days = 28.0;  // exponential forgetting of the routine
+  int min_learning_days = 14;    // days of data before the home's own model is trusted
+  int tick_s = 60;               // serve: AdvanceTo period on the wall clock
   // Evidence gate of the inactivity and frozen detectors: a spell alerts only when its readings'
   // likelihood-ratio CUSUM (nobody up vs this home at this hour) exceeds the level that the home's
   // daily peaks reach on a share exp(-gate_z) of days (Gumbel fit). 0 turns the gate off.

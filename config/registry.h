@@ -21,18 +21,18 @@ using HouseholdIndex = uint32_t;
 // Categories a household may have; per-category detection overrides key on these.
 inline const std::vector<std::string>& KnownCategories() {
   static const std::vector<std::string> k = {"elderly_alone", "elderly_couple", "disabled",
-                                             "rental", "family", "other"};
+                                             "rental",        "family",         "other"};
   return k;
 }
 
 struct Household {
-  std::string id;         // "H0001": an identifier, personal data: never a metric label
-  std::string meter;      // "M8589669"
-  std::string category;   // one of KnownCategories()
+  std::string id;        // "H0001": an identifier, personal data: never a metric label
+  std::string meter;     // "M8589669"
+  std::string category;  // one of KnownCategories()
   std::string street;
   std::string community;
   std::string grid;
-  std::string address;    // shown to the grid worker; never in logs at info level
+  std::string address;  // shown to the grid worker; never in logs at info level
 };
 
 class Registry {
