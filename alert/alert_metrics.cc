@@ -8,6 +8,8 @@
 
 #include <string>
 
+#include "alert/alert.h"
+
 namespace gridwatch {
 
 struct AlertMetrics::Impl {
@@ -24,6 +26,7 @@ struct AlertMetrics::Impl {
 };
 
 AlertMetrics::AlertMetrics() = default;
+
 AlertMetrics::~AlertMetrics() = default;
 
 AlertMetrics::AlertMetrics(prometheus::Registry& r) : impl_(std::make_unique<Impl>()) {
@@ -73,6 +76,20 @@ AlertMetrics::AlertMetrics(prometheus::Registry& r) : impl_(std::make_unique<Imp
                      .Help("Deliveries given up after max_attempts")
                      .Register(r)
                      .Add({});
+  // Every label combination starts at 0, so that dashboards and rules see the series before
+  // the first event (and increase() counts the first one).
+  for (int k = 0; k < kNumAlertKinds; ++k) {
+    const std::string kind(AlertKindName(static_cast<AlertKind>(k)));
+    impl_->open->Add({{"kind", kind}});
+    for (int sv = 0; sv < kNumSeverities; ++sv)
+      impl_->opened->Add(
+          {{"kind", kind}, {"severity", std::string(SeverityName(static_cast<Severity>(sv)))}});
+  }
+  for (const char* level : {"1", "2"}) impl_->escalations->Add({{"level", level}});
+  for (int c = 0; c <= static_cast<int>(Channel::kMqtt); ++c)
+    for (const char* result : {"sent", "retry", "dead"})
+      impl_->deliveries->Add(
+          {{"channel", std::string(ChannelName(static_cast<Channel>(c)))}, {"result", result}});
 }
 
 void AlertMetrics::Opened(AlertKind kind, Severity severity) {
