@@ -122,18 +122,31 @@ std::string ApiRequest::Header(std::string_view name) const {
 AlertApi::AlertApi(AlertManager* manager, std::vector<ApiToken> tokens, const Clock* clock,
                    UsageProvider* usage)
     : manager_(manager), clock_(clock), usage_(usage) {
-  for (ApiToken& t : tokens) {
-    std::string key = t.token;
-    tokens_.emplace(std::move(key), std::move(t));
-  }
+  SetTokens(std::move(tokens));
 }
 
-const ApiToken* AlertApi::Authenticate(const ApiRequest& req) const {
+void AlertApi::SetTokens(std::vector<ApiToken> tokens) {
+  auto map = std::make_shared<std::unordered_map<std::string, ApiToken>>();
+  for (ApiToken& t : tokens) {
+    std::string key = t.token;
+    map->emplace(std::move(key), std::move(t));
+  }
+  std::lock_guard lock(tokens_mu_);
+  tokens_ = std::move(map);
+}
+
+std::optional<ApiToken> AlertApi::Authenticate(const ApiRequest& req) const {
   const std::string auth = req.Header("Authorization");
   constexpr std::string_view kBearer = "Bearer ";
-  if (auth.size() <= kBearer.size() || !auth.starts_with(kBearer)) return nullptr;
-  auto it = tokens_.find(auth.substr(kBearer.size()));
-  return it == tokens_.end() ? nullptr : &it->second;
+  if (auth.size() <= kBearer.size() || !auth.starts_with(kBearer)) return std::nullopt;
+  std::shared_ptr<const std::unordered_map<std::string, ApiToken>> tokens;
+  {
+    std::lock_guard lock(tokens_mu_);
+    tokens = tokens_;
+  }
+  auto it = tokens->find(auth.substr(kBearer.size()));
+  if (it == tokens->end()) return std::nullopt;
+  return it->second;
 }
 
 bool AlertApi::AlertInScope(const ApiToken& t, const Alert& a) const {
@@ -154,7 +167,8 @@ bool AlertApi::HouseholdInScope(const ApiToken& t, const Household& hh) const {
 
 bool AlertApi::AbsenceInScope(const ApiToken& t, const Absence& a) const {
   if (t.scope == "admin") return true;
-  const Registry& reg = *manager_->registry();
+  const std::shared_ptr<const Registry> reg_holder = manager_->registry();
+  const Registry& reg = *reg_holder;
   if (a.scope == "household") {
     const auto h = reg.FindHousehold(a.scope_id);
     return h && HouseholdInScope(t, reg.at(*h));
@@ -180,7 +194,7 @@ ApiResponse AlertApi::Handle(const ApiRequest& req) const {
     if (parts.size() == 5 && parts[2] == "alerts" && parts[4] == "ack" &&
         req.query.contains("sig") && req.Header("Authorization").empty())
       return AckLink(parts[3], req);
-    const ApiToken* token = Authenticate(req);
+    const std::optional<ApiToken> token = Authenticate(req);
     if (!token) {
       ApiResponse r = Error(401, "missing or unknown bearer token");
       r.headers.emplace_back("WWW-Authenticate", "Bearer");
@@ -425,7 +439,8 @@ ApiResponse AlertApi::DeleteAbsence(const ApiToken& t, int64_t id) const {
 
 ApiResponse AlertApi::Usage(const ApiToken& t, const std::string& household,
                             const ApiRequest& req) const {
-  const Registry& reg = *manager_->registry();
+  const std::shared_ptr<const Registry> reg_holder = manager_->registry();
+  const Registry& reg = *reg_holder;
   const auto h = reg.FindHousehold(household);
   if (!h) return t.scope == "admin" ? Error(404, "no such household") : Forbidden();
   if (!HouseholdInScope(t, reg.at(*h))) return Forbidden();

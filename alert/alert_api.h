@@ -26,6 +26,8 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -83,11 +85,14 @@ class AlertApi {
   AlertApi(AlertManager* manager, std::vector<ApiToken> tokens, const Clock* clock,
            UsageProvider* usage = nullptr);
 
+  // Reloaded tokens (SIGHUP); requests in flight finish with the tokens they started with.
+  void SetTokens(std::vector<ApiToken> tokens);
+
   // Handles one request; never throws.
   ApiResponse Handle(const ApiRequest& req) const;
 
  private:
-  const ApiToken* Authenticate(const ApiRequest& req) const;
+  std::optional<ApiToken> Authenticate(const ApiRequest& req) const;
   bool AlertInScope(const ApiToken& t, const Alert& a) const;
   bool HouseholdInScope(const ApiToken& t, const Household& hh) const;
   bool AbsenceInScope(const ApiToken& t, const Absence& a) const;
@@ -103,7 +108,8 @@ class AlertApi {
   ApiResponse Usage(const ApiToken& t, const std::string& household, const ApiRequest& req) const;
 
   AlertManager* manager_;
-  std::unordered_map<std::string, ApiToken> tokens_;
+  mutable std::mutex tokens_mu_;
+  std::shared_ptr<const std::unordered_map<std::string, ApiToken>> tokens_;  // under tokens_mu_
   const Clock* clock_;
   UsageProvider* usage_;
 };

@@ -109,6 +109,17 @@ std::optional<std::string> AlertManager::VerifyAckLink(int64_t id, std::string_v
   return "link:" + std::string(c);  // signed by us for a contact since removed
 }
 
+void AlertManager::SetRegistry(std::shared_ptr<const Registry> registry) {
+  if (!registry) return;
+  std::lock_guard lock(mu_);
+  deps_.registry = std::move(registry);
+}
+
+void AlertManager::SetContacts(std::vector<Contact> contacts) {
+  std::lock_guard lock(mu_);
+  deps_.contacts = std::move(contacts);
+}
+
 AlertManagerStats AlertManager::stats() const {
   std::lock_guard lock(mu_);
   return stats_;

@@ -159,7 +159,15 @@ class AlertManager {
                                            std::string_view sig) const;
 
   AlertManagerStats stats() const;
-  const std::shared_ptr<const Registry>& registry() const { return deps_.registry; }
+  std::shared_ptr<const Registry> registry() const {
+    std::lock_guard lock(mu_);
+    return deps_.registry;
+  }
+  // A reloaded households registry (SIGHUP): households are matched by index; alerts keep the
+  // street/community/grid they were opened with.
+  void SetRegistry(std::shared_ptr<const Registry> registry);
+  // Reloaded contacts: routing of notifications from now on.
+  void SetContacts(std::vector<Contact> contacts);
 
  private:
   struct Pending;  // callbacks and publishes collected under the lock, run after it

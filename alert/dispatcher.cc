@@ -140,6 +140,12 @@ void Dispatcher::Wake() {
   cv_.notify_all();
 }
 
+void Dispatcher::SetContacts(const std::vector<Contact>& contacts) {
+  std::lock_guard lock(run_mu_);
+  contacts_.clear();
+  for (const Contact& c : contacts) contacts_.emplace(c.Key(), c);
+}
+
 DispatchStats Dispatcher::stats() const {
   std::lock_guard lock(mu_);
   return totals_;

@@ -69,6 +69,10 @@ class Dispatcher {
 
   DispatchStats stats() const;  // totals since construction
 
+  // Reloaded contacts (SIGHUP). A delivery still queued for a contact that is gone is marked
+  // dead ("contact no longer configured"), which the dead-delivery metric and alert report.
+  void SetContacts(const std::vector<Contact>& contacts);
+
   // Backoff before attempt `attempts + 1` after `attempts` failures (before jitter), ms.
   int64_t BackoffMs(int attempts) const;
 

@@ -426,8 +426,19 @@ int Service::Run() {
   while (!stop_requested_.load()) {
     std::this_thread::sleep_for(Ms(100));
     if (reload_requested_.exchange(0)) {
+      // Everything is read and validated first; nothing changes unless all of it is good.
       try {
         auto fresh = Registry::LoadCsv(cfg.households_csv);
+        if (fresh->size() < registry->size())
+          throw ConfigError(cfg.households_csv, 0,
+                            "has fewer households than the running registry: households are "
+                            "matched by position, so remove homes with a restart");
+        std::vector<Contact> new_contacts = cfg.alert.contacts_csv.empty()
+                                                ? std::vector<Contact>{}
+                                                : LoadContactsCsv(cfg.alert.contacts_csv);
+        std::vector<ApiToken> new_tokens = cfg.alert.tokens_csv.empty()
+                                               ? std::vector<ApiToken>{}
+                                               : LoadTokensCsv(cfg.alert.tokens_csv);
         for (auto& s : shards) {
           std::lock_guard lock(s->mu);
           s->detector->SetRegistry(fresh);
@@ -435,12 +446,19 @@ int Service::Run() {
           empty.fill(0xFFFF);
           s->recent.resize((fresh->size() + nshards - 1 - s->index) / nshards, empty);
         }
+        source->SetRegistry(fresh);
+        alerts->SetRegistry(fresh);
+        alerts->SetContacts(new_contacts);
+        dispatcher.SetContacts(new_contacts);
+        const size_t ntokens = new_tokens.size();
+        api.SetTokens(std::move(new_tokens));
+        registry = fresh;
         spdlog::info(
-            "SIGHUP: registry reloaded for detect ({} households); ingest and alert "
-            "routing pick up new households at the next restart",
-            fresh->size());
+            "SIGHUP: reloaded {} households (detect, ingest, alert routing), {} contacts, "
+            "{} API tokens; model state kept",
+            fresh->size(), new_contacts.size(), ntokens);
       } catch (const std::exception& e) {
-        spdlog::error("SIGHUP: registry not reloaded: {}", e.what());
+        spdlog::error("SIGHUP: nothing reloaded: {}", e.what());
       }
     }
     const int64_t now = SteadyMs();

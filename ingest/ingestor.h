@@ -57,6 +57,10 @@ class Ingestor {
   void Flush(std::vector<Reading>* out);
 
   const IngestCounts& counts() const { return counts_; }
+  // A reloaded registry; see Normalizer::SetRegistry.
+  void SetRegistry(std::shared_ptr<const Registry> registry) {
+    normalizer_.SetRegistry(std::move(registry));
+  }
   std::size_t held_count() const { return normalizer_.held_count(); }
 
  private:

@@ -190,6 +190,11 @@ struct MqttSource::Impl : public virtual mqtt::iaction_listener {
     batch.reserve(kBatchMessages);
     while (true) {
       MaybeConnect();
+      {
+        std::lock_guard lock(registry_mu);
+        if (pending_registry) ingestor.SetRegistry(std::move(pending_registry));
+        pending_registry.reset();
+      }
       batch.clear();
       const std::size_t n = queue.PopBatch(&batch, kBatchMessages, kPopTimeout);
       const int64_t now_ms = clock.NowMs();
@@ -224,6 +229,8 @@ struct MqttSource::Impl : public virtual mqtt::iaction_listener {
   std::unique_ptr<IngestMetrics> metrics;
   BoundedQueue<mqtt::const_message_ptr> queue;
   Ingestor ingestor;  // ingest thread only
+  std::mutex registry_mu;
+  std::shared_ptr<const Registry> pending_registry;  // guarded by registry_mu
   mqtt::connect_options connect_options;
 
   std::thread worker;
@@ -309,6 +316,11 @@ void MqttSource::Stop() {
 bool MqttSource::Publish(const std::string& topic, std::string_view payload, int qos) {
   if (!impl_->started || impl_->stopped) return false;
   return impl_->PublishRaw(topic, payload, qos);
+}
+
+void MqttSource::SetRegistry(std::shared_ptr<const Registry> registry) {
+  std::lock_guard lock(impl_->registry_mu);
+  impl_->pending_registry = std::move(registry);
 }
 
 bool MqttSource::connected() const { return impl_->client->is_connected(); }

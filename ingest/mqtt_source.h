@@ -66,6 +66,10 @@ class MqttSource {
   // buffer full). QoS 1 delivery completes in the background.
   [[nodiscard]] bool Publish(const std::string& topic, std::string_view payload, int qos);
 
+  // Swaps in a reloaded households registry (SIGHUP): the ingest thread takes it before its next
+  // batch; meters of new households are then accepted. Thread-safe.
+  void SetRegistry(std::shared_ptr<const Registry> registry);
+
   bool connected() const;
   // Connected and subscribed (what /readyz wants).
   bool ready() const;

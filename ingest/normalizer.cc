@@ -59,6 +59,11 @@ Normalizer::Normalizer(std::shared_ptr<const Registry> registry, IngestOptions o
 
 Normalizer::~Normalizer() = default;
 
+void Normalizer::SetRegistry(std::shared_ptr<const Registry> registry) {
+  registry_ = std::move(registry);
+  if (meters_.size() < registry_->size()) meters_.resize(registry_->size());
+}
+
 Normalizer::Verdict Normalizer::Process(const ParsedReading& r, int64_t now_s,
                                         std::vector<Reading>* out, std::string* detail) {
   auto reject = [&](RejectReason reason, auto&& make_detail) {

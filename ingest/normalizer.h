@@ -69,6 +69,10 @@ class Normalizer {
   Normalizer(const Normalizer&) = delete;
   Normalizer& operator=(const Normalizer&) = delete;
 
+  // A reloaded registry (SIGHUP). Households are matched by index, as in detect: per-meter state
+  // is kept for the households of the old registry; new ones (appended) start fresh.
+  void SetRegistry(std::shared_ptr<const Registry> registry);
+
   // Judges one reading at wall time `now_s` (for the future check). Released readings (this one
   // and any held ones it unblocks) are appended to `out` in ts order per meter. On a reject,
   // `detail` (if not null) receives a short explanation.

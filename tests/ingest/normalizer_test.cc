@@ -64,6 +64,20 @@ TEST_F(NormalizerTest, AcceptsAndMapsMeterToHousehold) {
   EXPECT_FLOAT_EQ(out_[0].energy_kwh, 0.25f);
 }
 
+TEST_F(NormalizerTest, ReloadedRegistryKnowsNewMetersAndKeepsState) {
+  EXPECT_EQ(Feed(Kwh("M1", kT0, 0.1)).outcome, Normalizer::Outcome::kReleased);
+  EXPECT_EQ(Rejected(Kwh("M3", kT0, 0.1)), RejectReason::kUnknownMeter);
+  n_->SetRegistry(Registry::FromHouseholds({
+      {"H1", "M1", "elderly_alone", "S", "C", "G", "addr1"},
+      {"H2", "M2", "elderly_alone", "S", "C", "G", "addr2"},
+      {"H3", "M3", "elderly_alone", "S", "C", "G", "addr3"},
+  }));
+  EXPECT_EQ(Feed(Kwh("M3", kT0, 0.1)).outcome, Normalizer::Outcome::kReleased);
+  EXPECT_EQ(out_.back().household, 2u);
+  // M1's state survived the reload: its reading at kT0 is still a duplicate.
+  EXPECT_EQ(Rejected(Kwh("M1", kT0, 0.1)), RejectReason::kDuplicate);
+}
+
 TEST_F(NormalizerTest, EveryValueRejectReason) {
   EXPECT_EQ(Rejected(Kwh("M404", kT0, 0.1)), RejectReason::kUnknownMeter);
   EXPECT_EQ(Rejected(Kwh("M1", 100, 0.1)), RejectReason::kBadTimestamp);

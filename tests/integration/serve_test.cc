@@ -281,17 +281,23 @@ TEST(ServeTest, SighupReloadsTheRegistryAndKeepsState) {
       std::this_thread::sleep_for(milliseconds(50));
     return gw.Stderr().find(text) != std::string::npos;
   };
-  EXPECT_TRUE(wait_log("registry not reloaded")) << gw.Stderr();
+  EXPECT_TRUE(wait_log("nothing reloaded")) << gw.Stderr();
   EXPECT_EQ(HttpGet(port, "/healthz").status, 200);
 
   // A good one (a new home appended) is taken; the two homes' state is kept.
   f.dir.Write("households.csv", Households() + "H4,M4,elderly_alone,S1,C1,G1,x\n");
   gw.Signal(SIGHUP);
-  EXPECT_TRUE(wait_log("registry reloaded for detect (4 households)")) << gw.Stderr();
+  EXPECT_TRUE(wait_log("reloaded 4 households")) << gw.Stderr();
   meter.Publish("gridwatch/readings/M1", Reading("M1", kT0 + 5 * 1800, 0.1));
   ASSERT_TRUE(WaitMetric(port, "gridwatch_readings_accepted_total", 9, seconds(10)));
+  // The new home's meter is known to ingest now (it was unknown_meter before the reload).
+  meter.Publish("gridwatch/readings/M4", Reading("M4", kT0 + 5 * 1800, 0.1));
+  ASSERT_TRUE(WaitMetric(port, "gridwatch_readings_accepted_total", 10, seconds(10)));
+  EXPECT_EQ(MetricValue(HttpGet(port, "/metrics").body, "gridwatch_readings_rejected_total",
+                        "reason=\"unknown_meter\""),
+            0);
   std::this_thread::sleep_for(milliseconds(1500));  // the gauges refresh once a second
-  EXPECT_EQ(MetricValue(HttpGet(port, "/metrics").body, "gridwatch_households_tracked"), 2);
+  EXPECT_EQ(MetricValue(HttpGet(port, "/metrics").body, "gridwatch_households_tracked"), 3);
   EXPECT_EQ(gw.Terminate(), 0) << gw.Stderr();
 }
 
