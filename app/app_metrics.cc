@@ -76,8 +76,8 @@ AppMetrics::AppMetrics(prometheus::Registry& r, int shards, const std::string& v
   impl_->latency = &BuildHistogram()
                         .Name("gridwatch_alert_latency_seconds")
                         .Help(
-                            "From the detect worker picking up the reading that opened an alert "
-                            "to the alert being stored and published")
+                            "From ingest handing over the reading that opened an alert (parsed "
+                            "and validated) to the alert being stored and published")
                         .Register(r)
                         .Add({}, Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025,
                                                              0.05, 0.1, 0.25, 0.5, 1, 2.5, 5});

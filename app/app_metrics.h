@@ -4,9 +4,9 @@
 //   gridwatch_detect_queue_depth{shard}                    gauge
 //   gridwatch_detect_queue_dropped_total                   counter (readings not queued)
 //   gridwatch_alert_queue_depth                            gauge (findings waiting for alert)
-//   gridwatch_alert_latency_seconds                        histogram: reading batch picked up by
-//                                                          a detect worker -> alert stored and
-//                                                          published
+//   gridwatch_alert_latency_seconds                        histogram: reading handed over by
+//                                                          ingest (oldest of its batch) -> alert
+//                                                          stored and published
 //   gridwatch_checkpoint_age_seconds                       gauge, since the last checkpoint
 //   gridwatch_checkpoint_duration_seconds                  gauge, the last checkpoint's time
 //   gridwatch_store_size_bytes                             gauge, SQLite file(s)

@@ -54,7 +54,13 @@ int64_t SteadyMs() {
       .count();
 }
 
-// A finding on its way to the alert stage, with when its reading was picked up (latency).
+// A reading on its way to a detect worker, stamped when ingest handed it over (latency).
+struct QueuedReading {
+  Reading reading;
+  int64_t handed_ms = 0;
+};
+
+// A finding on its way to the alert stage, with when its reading was handed over by ingest.
 struct QueuedFinding {
   Finding finding;
   int64_t picked_up_ms = 0;
@@ -78,7 +84,7 @@ class SourcePublisher final : public MessagePublisher {
 // usage requests and feedback; the worker takes it once per batch.
 struct Shard {
   int index = 0;
-  std::unique_ptr<BoundedQueue<Reading>> queue;
+  std::unique_ptr<BoundedQueue<QueuedReading>> queue;
   std::unique_ptr<Detector> detector;
   std::mutex mu;
   std::vector<std::array<uint16_t, kUsageRing>> recent;  // Wh per interval, by local index
@@ -184,8 +190,8 @@ int Service::Run() {
   for (int i = 0; i < nshards; ++i) {
     auto s = std::make_unique<Shard>();
     s->index = i;
-    s->queue =
-        std::make_unique<BoundedQueue<Reading>>(static_cast<size_t>(cfg.detect.queue_capacity));
+    s->queue = std::make_unique<BoundedQueue<QueuedReading>>(
+        static_cast<size_t>(cfg.detect.queue_capacity));
     s->detector = std::make_unique<Detector>(cfg.detect, tz, registry, i, nshards);
     s->checkpoint_path = (fs::path(cfg.data_dir) / ("detect-" + std::to_string(i) + "-of-" +
                                                     std::to_string(nshards) + ".ckpt"))
@@ -269,10 +275,12 @@ int Service::Run() {
   std::atomic<uint64_t> dropped{0};
   auto sink = [&](std::span<const Reading> batch) {
     int64_t newest = 0;
+    const int64_t handed = SteadyMs();
     for (const Reading& r : batch) {
       newest = std::max(newest, r.ts_s);
       // Blocking push: backpressure reaches the MQTT queue instead of losing readings.
-      if (!shards[r.household % nshards]->queue->Push(r)) dropped.fetch_add(1);
+      if (!shards[r.household % nshards]->queue->Push(QueuedReading{r, handed}))
+        dropped.fetch_add(1);
     }
     int64_t cur = data_now.load();
     while (newest > cur && !data_now.compare_exchange_weak(cur, newest)) {
@@ -343,15 +351,22 @@ int Service::Run() {
     Shard* s = sp.get();
     s->last_checkpoint_ms.store(SteadyMs());
     s->thread = std::thread([&, s] {
+      std::vector<QueuedReading> queued;
       std::vector<Reading> batch;
       std::vector<Finding> out;
       batch.reserve(kBatch);
       int64_t next_tick = SteadyMs() + (data_clock ? 200 : tick_ms);
       while (true) {
         batch.clear();
-        const size_t n = s->queue->PopBatch(&batch, kBatch, Ms(100));
+        queued.clear();
+        const size_t n = s->queue->PopBatch(&queued, kBatch, Ms(100));
+        int64_t oldest = 0;
+        for (const QueuedReading& q : queued) {
+          batch.push_back(q.reading);
+          if (oldest == 0 || q.handed_ms < oldest) oldest = q.handed_ms;
+        }
         const bool closed = n == 0 && s->queue->Closed() && s->queue->Size() == 0;
-        const int64_t picked = SteadyMs();
+        const int64_t picked = oldest ? oldest : SteadyMs();
         {
           std::lock_guard lock(s->mu);
           for (auto& [h, k, notches] : s->feedback) s->detector->AdjustSensitivity(h, k, notches);
