@@ -47,6 +47,9 @@ struct MqttTestClient::Impl {
   std::vector<std::pair<std::string, int>> subscriptions;  // guarded by mu
   std::vector<mqtt::delivery_token_ptr> pending;           // guarded by mu
   int connects = 0;                                        // guarded by mu
+  // Connection state as the callbacks report it. WaitConnected must not ask Paho under `mu`:
+  // Paho's threads hold Paho's lock when they call our callbacks, which take `mu`.
+  bool connected = false;  // guarded by mu
 };
 
 MqttTestClient::MqttTestClient(std::string url, MqttTestClientOptions options) {
@@ -70,7 +73,10 @@ MqttTestClient::MqttTestClient(std::string url, MqttTestClientOptions options) {
     impl->cv.notify_all();
   });
   impl->client.set_connection_lost_handler([impl](const std::string&) {
-    { std::lock_guard lock(impl->mu); }
+    {
+      std::lock_guard lock(impl->mu);
+      impl->connected = false;
+    }
     impl->cv.notify_all();
   });
   impl->client.set_connected_handler([impl](const std::string&) {
@@ -78,6 +84,7 @@ MqttTestClient::MqttTestClient(std::string url, MqttTestClientOptions options) {
     {
       std::lock_guard lock(impl->mu);
       ++impl->connects;
+      impl->connected = true;
       // Only re-subscribe on reconnects of a clean session (a persistent one keeps them).
       if (impl->connects > 1 && impl->options.clean_session) subs = impl->subscriptions;
     }
@@ -119,6 +126,11 @@ void MqttTestClient::Connect() {
   } catch (const mqtt::exception& e) {
     throw std::runtime_error("MqttTestClient: connect to " + impl_->url + ": " + e.what());
   }
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->connected = true;
+  }
+  impl_->cv.notify_all();
 }
 
 void MqttTestClient::Disconnect() {
@@ -128,14 +140,18 @@ void MqttTestClient::Disconnect() {
   } catch (const mqtt::exception& e) {
     throw std::runtime_error(std::string("MqttTestClient: disconnect: ") + e.what());
   }
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->connected = false;
+  }
+  impl_->cv.notify_all();
 }
 
 bool MqttTestClient::IsConnected() const { return impl_->client.is_connected(); }
 
 bool MqttTestClient::WaitConnected(bool connected, std::chrono::milliseconds timeout) {
   std::unique_lock lock(impl_->mu);
-  return impl_->cv.wait_for(lock, timeout,
-                            [&] { return impl_->client.is_connected() == connected; });
+  return impl_->cv.wait_for(lock, timeout, [&] { return impl_->connected == connected; });
 }
 
 int MqttTestClient::connect_count() const {
