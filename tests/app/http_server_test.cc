@@ -18,26 +18,8 @@
 namespace gridwatch {
 namespace {
 
-// Sends `raw` on one connection and reads until the server closes it (or 5 s of silence).
 std::string Exchange(int port, const std::string& raw) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval tv{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return "";
-  }
-  (void)::send(fd, raw.data(), raw.size(), 0);
-  std::string resp;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) resp.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  return resp;
+  return test_support::HttpExchange(port, raw);
 }
 
 HttpServerResponse Echo(const HttpServerRequest& req) {

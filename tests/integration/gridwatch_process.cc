@@ -26,30 +26,32 @@ std::string ReadFile(const std::string& p) {
 }
 }  // namespace
 
-HttpResult HttpGet(int port, const std::string& path) {
-  HttpResult r;
+std::string HttpExchange(int port, const std::string& raw) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return r;
+  if (fd < 0) return "";
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   timeval tv{5, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::send(fd, raw.data(), raw.size(), 0) < 0) {
     ::close(fd);
-    return r;
-  }
-  const std::string req = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-  if (::send(fd, req.data(), req.size(), 0) < 0) {
-    ::close(fd);
-    return r;
+    return "";
   }
   std::string resp;
   char buf[65536];
   ssize_t n;
   while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) resp.append(buf, static_cast<size_t>(n));
   ::close(fd);
+  return resp;
+}
+
+HttpResult HttpGet(int port, const std::string& path) {
+  HttpResult r;
+  const std::string resp =
+      HttpExchange(port, "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
   if (resp.rfind("HTTP/1.", 0) != 0 || resp.size() < 12) return r;
   r.status = std::atoi(resp.c_str() + 9);
   const size_t body = resp.find("\r\n\r\n");

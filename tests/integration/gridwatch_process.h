@@ -17,6 +17,10 @@ struct HttpResult {
   std::string body;
 };
 
+// Sends `raw` on one loopback connection and returns all the server sent until it closed the
+// connection (or 5 s of silence); empty if it could not connect.
+std::string HttpExchange(int port, const std::string& raw);
+
 HttpResult HttpGet(int port, const std::string& path);
 
 // Sum of the samples of `metric` (optionally only lines containing `label_filter`) in a scrape;
