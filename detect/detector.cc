@@ -1,7 +1,5 @@
 #include "detect/detector.h"
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -22,7 +20,6 @@ namespace {
 constexpr float kNightScale = 1e4f;   // uint16 night ring: kWh * 1e4
 constexpr float kEpsKwhPerH = 0.01f;  // added before logs: zeros and tiny readings
 constexpr float kGateFloor = 3.0f;
-constexpr uintptr_t kHugePage = 2u << 20;
 constexpr float kMaxLearnedSpellH = 30.0f;
 constexpr int kColdRingDays = 7;  // peaks needed before a home's own threshold is used
 
@@ -32,7 +29,15 @@ inline int KindBit(AlertKind k) { return 1 << static_cast<int>(k); }
 uint8_t ToNight8(float kwh) {
   return static_cast<uint8_t>(std::clamp(20.0f * std::log1p(kwh * 1000.0f) + 0.5f, 0.0f, 255.0f));
 }
-float FromNight8(uint8_t v) { return std::expm1(v / 20.0f) / 1000.0f; }
+const std::array<float, 256>& Night8Table() {
+  static const std::array<float, 256> table = [] {
+    std::array<float, 256> t{};
+    for (int v = 0; v < 256; ++v) t[v] = std::expm1(v / 20.0f) / 1000.0f;
+    return t;
+  }();
+  return table;
+}
+float FromNight8(uint8_t v) { return Night8Table()[v]; }
 
 uint16_t ToKwh16(float kwh) {
   return static_cast<uint16_t>(std::clamp(kwh * kNightScale + 0.5f, 0.0f, 65535.0f));
@@ -76,15 +81,9 @@ void Detector::SetRegistry(std::shared_ptr<const Registry> registry) {
   const size_t n =
       total > static_cast<size_t>(shard_) ? (total - shard_ + num_shards_ - 1) / num_shards_ : 0;
   const size_t old = models_.size();
-  if (n > old) {
-    models_.resize(n);
-    // A city's models do not fit in cache and are touched in random order: transparent huge
-    // pages save a TLB miss per reading. Advice only; harmless where unsupported.
-    const uintptr_t begin =
-        (reinterpret_cast<uintptr_t>(models_.data()) + kHugePage - 1) & ~(kHugePage - 1);
-    const uintptr_t end = reinterpret_cast<uintptr_t>(models_.data() + n) & ~(kHugePage - 1);
-    if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
-  }
+  // A city's models do not fit in cache and are touched in random order: their storage comes
+  // from HugePageAllocator (transparent huge pages save a TLB miss per reading).
+  if (n > old) models_.resize(n);
   for (size_t i = old; i < n; ++i) InitModel(&models_[i]);
   category_.assign(n, 0);
   params_.clear();
@@ -108,8 +107,8 @@ void Detector::InitModel(HouseholdModel* m) {
   for (int d = 0; d < kDayTypes; ++d)
     for (int hr = 0; hr < kHours; ++hr) {
       const float a = PriorActive(hr * 2);
-      m->level_d[d][hr] = {static_cast<int16_t>(-2500 + 1500 * a), 800};
-      m->step_d[hr] = {static_cast<int16_t>(-3500 + 1500 * a), 1000};
+      m->hours[hr].level[d] = {static_cast<int16_t>(-2500 + 1500 * a), 800};
+      m->hours[hr].step = {static_cast<int16_t>(-3500 + 1500 * a), 1000};
     }
 }
 
@@ -188,25 +187,26 @@ void Detector::Recalibrate(HouseholdModel* m, const ModelParams& p) {
     m->spread_kwh = (q(0.90) - q(0.10)) * 1.25f + 0.010f * ih;
     // Night distribution of log energy and of log steps (ring order is time order), robustly:
     // median and half the 16–84 % range.
+    // (log is monotone: the quantiles of the logs are the logs of the sorted values' quantiles,
+    // so only three logarithms per distribution are taken.)
     const float eps = kEpsKwhPerH * ih;
-    std::array<float, kNightRing> lv, ls;
+    std::array<float, kNightRing> steps;
     int ns = 0;
-    for (int i = 0; i < n; ++i) lv[i] = std::log(tmp[i] + eps);
     for (int i = 1; i < n; ++i) {
       const int a = (m->night_next - n + i - 1 + 2 * kNightRing) % kNightRing;
       const int b = (a + 1) % kNightRing;
-      ls[ns++] = std::log(std::fabs(FromNight8(m->night[b]) - FromNight8(m->night[a])) + eps);
+      steps[ns++] = std::fabs(FromNight8(m->night[b]) - FromNight8(m->night[a]));
     }
-    std::sort(ls.begin(), ls.begin() + ns);
-    auto robust = [](const std::array<float, kNightRing>& v, int cnt, float* mu, float* sigma) {
+    std::sort(steps.begin(), steps.begin() + ns);
+    auto robust = [eps](const std::array<float, kNightRing>& v, int cnt, float* mu, float* sigma) {
       auto at = [&](double f) {
-        return v[std::min(cnt - 1, static_cast<int>(f * (cnt - 1) + 0.5))];
+        return std::log(v[std::min(cnt - 1, static_cast<int>(f * (cnt - 1) + 0.5))] + eps);
       };
       *mu = at(0.5);
       *sigma = std::max(0.08f, (at(0.84) - at(0.16)) / 2);
     };
-    robust(lv, n, &m->night_mu, &m->night_sigma);
-    robust(ls, ns, &m->night_step_mu, &m->night_step_sigma);
+    robust(tmp, n, &m->night_mu, &m->night_sigma);
+    robust(steps, ns, &m->night_step_mu, &m->night_step_sigma);
     ++m->night_stats_day_count;
   }
   auto threshold = [&](const PeakHistory& h, AlertKind k, float cold_factor) {
@@ -358,7 +358,7 @@ float Detector::IdleThresholdH(const HouseholdModel& m, const KindParams& kp, in
 }
 
 void Detector::ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParams& p, float x,
-                           int64_t ts, int sod, int dt, int days_of_type, float pa,
+                           int64_t ts, int sod, int dt, int days_of_type, float lmu, float lsig,
                            std::vector<Finding>* out) {
   const int32_t week = static_cast<int32_t>(FloorDiv(m->cur_day, 7));
   if (week != m->idle_week) {
@@ -458,6 +458,8 @@ void Detector::ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParam
   e.score = len_h;
   e.threshold = t_h;
   e.days_seen = days_of_type;
+  // Share of days on which this hour's use is above the night's usual level (normal approx.).
+  const float pa = 0.5f * std::erfc((m->night_mu + m->night_sigma - lmu) / (lsig * 1.41421356f));
   e.days_usual = static_cast<int>(pa * days_of_type + 0.5f);
   e.day_type = dt;
   e.observed_kwh = level;
@@ -549,9 +551,16 @@ void Detector::Observe(const Reading& r, std::vector<Finding>* out) {
   // Learning rate: half-life in days of this day type, in observations of this slot.
   const float days_frac = dt == 0 ? 5.0f / 7.0f : 2.0f / 7.0f;
   const float obs_per_day = std::max(1.0f, 1800.0f / std::max(1, m->interval_s));
-  const float hl_obs = static_cast<float>(options_.half_life_days) * days_frac * obs_per_day;
-  const float alpha = std::max(1.0f - std::exp2(-1.0f / hl_obs),
-                               1.0f / (m->days_seen * days_frac * obs_per_day + 1.0f));
+  if (m->interval_s != alpha_interval_) {  // the forgetting rate, cached per interval
+    for (int d = 0; d < kDayTypes; ++d) {
+      const float hl_obs = static_cast<float>(options_.half_life_days) *
+                           (d == 0 ? 5.0f / 7.0f : 2.0f / 7.0f) * obs_per_day;
+      alpha_forget_[d] = 1.0f - std::exp2(-1.0f / hl_obs);
+    }
+    alpha_interval_ = m->interval_s;
+  }
+  const float alpha =
+      std::max(alpha_forget_[dt], 1.0f / (m->days_seen * days_frac * obs_per_day + 1.0f));
 
   const bool active = x > m->night_hi_kwh;  // for first activity and the usage band
   const int hr = slot / 2;
@@ -566,10 +575,10 @@ void Detector::Observe(const Reading& r, std::vector<Finding>* out) {
   // One-sided under the night: use below the night's usual level is "nobody up" as much as at it.
   auto llr = [](float l, float mu0, float s0, float mu1, float s1) {
     const float z0 = std::max(0.0f, l - mu0) / s0, z1 = (std::max(l, mu0) - mu1) / s1;
-    return std::clamp(-0.5f * z0 * z0 - std::log(s0) + 0.5f * z1 * z1 + std::log(s1), -4.0f, 3.0f);
+    return std::clamp(-0.5f * z0 * z0 + 0.5f * z1 * z1 + std::log(s1 / s0), -4.0f, 3.0f);
   };
-  HouseholdModel::LogDist& ld = m->level_d[dt][hr];
-  HouseholdModel::LogDist& sd = m->step_d[hr];
+  HouseholdModel::LogDist& ld = m->hours[hr].level[dt];
+  HouseholdModel::LogDist& sd = m->hours[hr].step;
   const float lmu = ld.mu / 1000.0f, lsig = std::max(0.1f, 1.2533f * ld.dev / 1000.0f);
   const float smu = sd.mu / 1000.0f, ssig = std::max(0.1f, 1.2533f * sd.dev / 1000.0f);
   const float llr_level = llr(lx, m->night_mu, m->night_sigma, lmu, lsig);
@@ -585,8 +594,6 @@ void Detector::Observe(const Reading& r, std::vector<Finding>* out) {
   if (prev >= 0) learn(sd, lstep);
   const int days_of_type =
       std::max(1, std::min(28, static_cast<int>(m->days_seen * days_frac + 0.5f)));
-  // Share of days on which this hour's use is above the night's usual level (normal approx.).
-  const float pa = 0.5f * std::erfc((m->night_mu + m->night_sigma - lmu) / (lsig * 1.41421356f));
 
   // --- Evidence gates: CUSUMs of the log-likelihood ratio "this reading came from the home's
   // night (nobody up)" against "from its usual distribution at this hour", on the level and on
@@ -599,12 +606,12 @@ void Detector::Observe(const Reading& r, std::vector<Finding>* out) {
     m->s_flat = std::clamp(m->s_flat + llr_step, 0.0f, 2.0f * std::max(m->t_flat, 1.0f));
   m->flat_day_peak = std::max(m->flat_day_peak, m->s_flat);
 
-  ObserveIdle(h, m, p, x, r.ts_s, sod, dt, days_of_type, pa, out);
+  ObserveIdle(h, m, p, x, r.ts_s, sod, dt, days_of_type, lmu, lsig, out);
 
   // --- High usage: CUSUM of use above the slot's upper level, with a drift allowance.
   {
     const KindParams& kp = p[AlertKind::kHighUsage];
-    float hi = m->slot_high[slot] / kNightScale;
+    float hi = m->hours[hr].high[slot & 1] / kNightScale;
     if (hi <= 0) hi = std::max(x, m->night_hi_kwh);
     const float base = std::max(std::exp(lmu + lsig) - eps, m->night_hi_kwh);
     const float excess = x - base - 0.25f * ih;
@@ -633,7 +640,7 @@ void Detector::Observe(const Reading& r, std::vector<Finding>* out) {
     if (!(m->open_mask & KindBit(AlertKind::kHighUsage))) {
       const float g = std::max(0.04f, 1.0f / (m->days_seen + 1.0f));
       hi = x > hi ? hi * (1.0f + 0.9f * g) : hi * (1.0f - 0.1f * g);
-      m->slot_high[slot] = ToKwh16(std::max(hi, 0.0001f));
+      m->hours[hr].high[slot & 1] = ToKwh16(std::max(hi, 0.0001f));
     }
   }
 
@@ -669,14 +676,22 @@ void Detector::Observe(const Reading& r, std::vector<Finding>* out) {
 }
 
 void Detector::ObserveBatch(std::span<const Reading> readings, std::vector<Finding>* out) {
+  // Readings arrive in random household order: each model is a cache (and, without huge pages,
+  // TLB) miss. Prefetch a few readings ahead the hot fields and the one line of the routine
+  // (hours[]) that the reading's local hour will touch.
   constexpr size_t kAhead = 8;
-  constexpr size_t kLines = (offsetof(HouseholdModel, level_d) + 63) / 64;  // the hot fields
+  constexpr size_t kLines = (offsetof(HouseholdModel, hours) + 63) / 64;  // the hot fields
   auto prefetch = [&](const Reading& r) {
     if (!Owns(r.household)) return;
     const size_t local = r.household / num_shards_;
     if (local >= models_.size()) return;
     const char* p = reinterpret_cast<const char*>(&models_[local]);
     for (size_t l = 0; l < kLines; ++l) __builtin_prefetch(p + l * 64, 1, 1);
+    // The interval's middle is in the same local hour as its last second for 15/30/60-min
+    // meters (ts on the quarter hour); a wrong guess costs only a wasted prefetch.
+    const int64_t t = r.ts_s - 1 + OffsetAt(r.ts_s - 1);
+    const int hr = static_cast<int>(FloorDiv(t, 3600) % 24 + 24) % 24;
+    __builtin_prefetch(&models_[local].hours[hr], 1, 1);
   };
   for (size_t i = 0; i < std::min(kAhead, readings.size()); ++i) prefetch(readings[i]);
   for (size_t i = 0; i < readings.size(); ++i) {
@@ -724,9 +739,9 @@ std::vector<ExpectedPoint> Detector::ExpectedBand(HouseholdIndex h, int64_t from
     const int32_t day = static_cast<int32_t>(FloorDiv(local, 86400));
     const int slot =
         std::min(kSlots - 1, static_cast<int>((local - static_cast<int64_t>(day) * 86400) / 1800));
-    const HouseholdModel::LogDist& d = m.level_d[DayType(day)][slot / 2];
+    const HouseholdModel::LogDist& d = m.hours[slot / 2].level[DayType(day)];
     const float pa = std::clamp((d.mu / 1000.0f - m.night_mu) / 3.0f, 0.0f, 1.0f);
-    const float hi = std::max(m.slot_high[slot] / kNightScale, m.night_hi_kwh);
+    const float hi = std::max(m.hours[slot / 2].high[slot & 1] / kNightScale, m.night_hi_kwh);
     ExpectedPoint p;
     p.ts_s = t;
     p.low_kwh = m.standby_kwh;
@@ -758,7 +773,7 @@ DetectorStats Detector::stats() const {
 }
 
 namespace {
-constexpr char kMagic[8] = {'G', 'W', 'D', 'E', 'T', '0', '0', '1'};
+constexpr char kMagic[8] = {'G', 'W', 'D', 'E', 'T', '0', '0', '2'};  // 002: hour-major routine
 struct CheckpointHeader {
   char magic[8];
   uint32_t model_size;

@@ -13,6 +13,7 @@
 #include <span>
 #include <vector>
 
+#include "common/huge_pages.h"
 #include "common/time_zone.h"
 #include "config/options.h"
 #include "config/registry.h"
@@ -101,7 +102,8 @@ class Detector {
                int64_t at_ts, std::vector<Finding>* out);
   float IdleThresholdH(const HouseholdModel& m, const KindParams& kp, int bucket) const;
   void ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParams& p, float x, int64_t ts,
-                   int sod, int dt, int days_of_type, float pa, std::vector<Finding>* out);
+                   int sod, int dt, int days_of_type, float lmu, float lsig,
+                   std::vector<Finding>* out);
   void Emit(HouseholdIndex h, HouseholdModel* m, AlertKind kind, FindingState state,
             Severity severity, int64_t at_ts, const Evidence& e, std::vector<Finding>* out);
   void Clear(HouseholdIndex h, HouseholdModel* m, AlertKind kind, int64_t at_ts,
@@ -114,11 +116,14 @@ class Detector {
   int num_shards_;
   int64_t now_s_ = 0;                   // the latest AdvanceTo time (readings do not move it)
   std::vector<int32_t> holidays_;       // local day numbers, sorted
-  std::vector<HouseholdModel> models_;  // local index = household / num_shards
+  // Local index = household / num_shards; backed by transparent huge pages where available.
+  std::vector<HouseholdModel, HugePageAllocator<HouseholdModel>> models_;
   std::vector<uint8_t> category_;       // local index -> index into params_
   std::vector<ModelParams> params_;     // resolved parameters per category seen
   int64_t off_from_ = 1, off_to_ = 0;   // UTC offset cache [from, to)
   int32_t off_cached_ = 0;
+  int32_t alpha_interval_ = -1;  // the interval alpha_forget_ was computed for
+  float alpha_forget_[2] = {};    // per day type: 1 - 2^(-1 / half-life in observations)
   DetectorStats stats_;
 };
 

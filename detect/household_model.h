@@ -96,9 +96,14 @@ struct alignas(64) HouseholdModel {
     int16_t mu = -2000;  // mean of log(kWh + eps) * 1000
     int16_t dev = 1000;  // mean |log - mu| * 1000
   };
-  std::array<std::array<LogDist, kHours>, kDayTypes> level_d{};
-  std::array<LogDist, kHours> step_d{};
-  std::array<uint16_t, kSlots> slot_high{};  // upper level of use per slot (kWh * 1e4)
+  // Hour-major, 16 bytes an hour, so that a reading touches one cache line of the routine.
+  struct HourStats {
+    std::array<LogDist, kDayTypes> level;  // log energy, per day type
+    LogDist step;                          // log step from the previous reading
+    std::array<uint16_t, 2> high;          // upper level of use per half-hour slot (kWh * 1e4)
+  };
+  static_assert(sizeof(HourStats) == 16);
+  alignas(16) std::array<HourStats, kHours> hours{};
 
   // ---- Cold: touched at night, at the end of a spell or once a day.
   std::array<uint8_t, kNightRing> night{};  // recent 01–05 h readings, log scale (ToNight8)
