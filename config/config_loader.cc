@@ -286,6 +286,7 @@ class Loader {
             {"threshold", [&](auto& v, auto& path) { o->threshold = Double(v, path); }},
             {"min_hours", [&](auto& v, auto& path) { o->min_hours = NonNegative(v, path); }},
             {"margin_hours", [&](auto& v, auto& path) { o->margin_hours = NonNegative(v, path); }},
+            {"min_kw", [&](auto& v, auto& path) { o->min_kw = NonNegative(v, path); }},
             {"factor", [&](auto& v, auto& path) { o->factor = Positive(v, path); }},
         });
   }

@@ -63,6 +63,7 @@ struct DetectorParams {
   double min_hours = kUnset;  // minimum duration before it can fire
   double margin_hours = kUnset;
   double factor = kUnset;  // detector-specific multiplier
+  double min_kw = kUnset;  // least load (kW) that counts (high_usage)
 };
 
 struct DetectOptions {

@@ -608,16 +608,31 @@ void Detector::Observe(const Reading& r, std::vector<Finding>* out) {
 
   ObserveIdle(h, m, p, x, r.ts_s, sod, dt, days_of_type, lmu, lsig, out);
 
-  // --- High usage: CUSUM of use above the slot's upper level, with a drift allowance.
+  // --- High usage: something drawing at least min_kw left on. A CUSUM of the log-likelihood
+  // ratio of this reading under "this home's use at this hour plus a constant load of min_kw"
+  // against "this home's use at this hour" (both the hour's log-normal): it climbs while use
+  // stays above the load and higher than this home usually shows, and a reading below the load
+  // (nothing that large is on) resets it. Increments are per half-hour of data, so the
+  // threshold (nats) means the same at every interval; calibrated on the home's daily peaks.
   {
     const KindParams& kp = p[AlertKind::kHighUsage];
     float hi = m->hours[hr].high[slot & 1] / kNightScale;
     if (hi <= 0) hi = std::max(x, m->night_hi_kwh);
-    const float base = std::max(std::exp(lmu + lsig) - eps, m->night_hi_kwh);
-    const float excess = x - base - 0.25f * ih;
+    const float load = static_cast<float>(kp.min_kw) * ih;
+    float inc = -4.0f;
+    if (x > load) {
+      const float l1 = std::log(x - load + eps);
+      const float z0 = (l1 - lmu) / lsig, z1 = (lx - lmu) / lsig;
+      inc = std::clamp(0.5f * (z1 * z1 - z0 * z0) + (lx - l1), -4.0f, 3.0f);
+    }
+    inc *= 2.0f * ih;
     const bool open = m->open_mask & KindBit(AlertKind::kHighUsage);
-    if (m->cusum_high <= 0) m->high_since = r.ts_s - m->interval_s;
-    m->cusum_high = std::clamp(m->cusum_high + excess, 0.0f, 2.0f * std::max(m->t_high, 1.0f));
+    if (m->cusum_high <= 0) {
+      m->high_since = r.ts_s - m->interval_s;
+      m->high_kwh = 0;
+    }
+    m->cusum_high = std::clamp(m->cusum_high + inc, 0.0f, 2.0f * std::max(m->t_high, 1.0f));
+    m->high_kwh += std::max(0.0f, x - std::exp(lmu));
     if (m->cusum_high <= 0) {
       if (open) Clear(h, m, AlertKind::kHighUsage, r.ts_s, out);
     }
@@ -627,8 +642,8 @@ void Detector::Observe(const Reading& r, std::vector<Finding>* out) {
       Evidence e;
       e.since_ts = m->high_since;
       e.duration_h = hours;
-      e.observed_kwh = m->cusum_high;
-      e.expected_high_kwh = base / ih;
+      e.observed_kwh = m->high_kwh;
+      e.expected_high_kwh = std::max(std::exp(lmu + lsig) - eps, m->night_hi_kwh) / ih;
       e.score = m->cusum_high;
       e.threshold = m->t_high;
       e.level_kwh_per_h = x / ih;

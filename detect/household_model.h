@@ -65,8 +65,10 @@ struct alignas(64) HouseholdModel {
   // and on steps, their running daily peaks and calibrated thresholds.
   float s_quiet = 0, t_quiet = 0, quiet_day_peak = 0;
   float s_flat = 0, t_flat = 0, flat_day_peak = 0;
-  // High usage: CUSUM of use above the hour's typical level.
-  float cusum_high = 0, t_high = 0, high_day_peak = 0;
+  // High usage: CUSUM of the log-likelihood ratio "a load left on, on top of this home's use
+  // at this hour" vs "this home's use", its threshold and daily peak; energy above the usual
+  // level since the episode began (for the explanation).
+  float cusum_high = 0, t_high = 0, high_day_peak = 0, high_kwh = 0;
   // The day so far; zero share; typical long gap.
   float day_kwh = 0;                   // energy so far today
   float day_hours = 0;                 // hours of data so far today

@@ -11,6 +11,7 @@ void Apply(const DetectorParams& p, KindParams* k) {
   if (!std::isnan(p.min_hours)) k->min_hours = p.min_hours;
   if (!std::isnan(p.margin_hours)) k->margin_hours = p.margin_hours;
   if (!std::isnan(p.factor)) k->factor = p.factor;
+  if (!std::isnan(p.min_kw)) k->min_kw = p.min_kw;
 }
 
 }  // namespace
@@ -34,11 +35,13 @@ ModelParams DefaultModelParams() {
   set(AlertKind::kFrozen, true, 0, 0, 0, 0);
   // no_morning_activity: margin_hours after the latest first activity of the last 4 weeks.
   set(AlertKind::kNoMorningActivity, true, 0, 0, 3.5, 0);
-  // high_usage: threshold = least excess energy (kWh, CUSUM over the slot's typical level plus
-  // one spread, with a drift allowance of 0.25 kWh/h);
-  // factor = Gumbel level z of the home's daily peaks (exceeded on a share e^-z of days);
-  // min_hours = shortest episode.
-  set(AlertKind::kHighUsage, true, 3.0, 4.0, 0, 6.6);
+  // high_usage: min_kw = the least load left on that counts (a heater, a hob ring, an oven);
+  // threshold = least evidence (nats per half-hour of data, CUSUM of the log-likelihood ratio
+  // "this home's use plus min_kw" vs "this home's use" at the hour); factor = Gumbel level z
+  // of the home's daily peaks of that CUSUM (exceeded on a share e^-z of days); min_hours =
+  // shortest episode.
+  set(AlertKind::kHighUsage, true, 15.0, 4.0, 0, 5.0);
+  m.kind[static_cast<int>(AlertKind::kHighUsage)].min_kw = 1.1;
   // low_daily_usage: factor = share of the usual daily active energy below which a day alerts.
   set(AlertKind::kLowDailyUsage, true, 0, 20.0, 0, 0.15);
   // no_power: min_hours of exact zeros where standby is never zero.

@@ -19,6 +19,7 @@ struct KindParams {
   double min_hours = 0;
   double margin_hours = 0;
   double factor = 0;
+  double min_kw = 0;
 };
 
 struct ModelParams {
