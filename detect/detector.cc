@@ -669,7 +669,9 @@ void Detector::Observe(const Reading& r, std::vector<Finding>* out) {
             FormatRfc3339Utc(r.ts_s).c_str(), x, lx, lmu, lsig, m->night_mu, m->night_sigma,
             llr_level, m->s_quiet, m->t_quiet, m->s_flat, m->t_flat, m->cusum_high, m->t_high);
 #endif
-  // --- No morning activity: nothing by the latest first activity of recent weeks + margin.
+  // --- No morning activity: nothing by the latest first activity of recent weeks + margin,
+  // when the evidence gate of the idle spells agrees (the hours since the night were ones in
+  // which this home is rarely this quiet): a late riser's Sunday does not pass it.
   {
     const KindParams& kp = p[AlertKind::kNoMorningActivity];
     if (active && m->today_first_act_min < 0 && sod >= 4 * 3600)
@@ -677,6 +679,7 @@ void Detector::Observe(const Reading& r, std::vector<Finding>* out) {
     if (active) Clear(h, m, AlertKind::kNoMorningActivity, r.ts_s, out);
     if (kp.enabled && m->morning_deadline_min >= 0 && m->today_first_act_min < 0 &&
         sod / 60 >= m->morning_deadline_min && sod < 15 * 3600 &&
+        (options_.gate_z <= 0 || m->s_quiet >= m->t_quiet) &&
         !(m->open_mask & KindBit(AlertKind::kNoMorningActivity))) {
       Evidence e;
       e.since_ts = m->idle_since;
