@@ -445,7 +445,14 @@ void Detector::ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParam
   if (!kp.enabled || len_h < t_h) return;
   const float level = m->idle_sum / m->idle_n;
   const bool elevated = level > m->night_hi_kwh;
-  if (options_.gate_z > 0 && (elevated ? m->s_flat < m->t_flat : m->s_quiet < m->t_quiet)) return;
+  // Which evidence judges the spell: at the night's level, the level CUSUM (use like the night's
+  // at hours when this home is up); more than one night-sigma above the night's median (a light,
+  // a TV or a heater left on over the night's fluctuation), the step CUSUM (no change at hours
+  // when this home changes things) — the level's evidence is spent on the constant load there.
+  const bool above_night =
+      level > std::exp(m->night_mu + m->night_sigma) - kEpsKwhPerH * m->interval_s / 3600.0f;
+  if (options_.gate_z > 0 && (above_night ? m->s_flat < m->t_flat : m->s_quiet < m->t_quiet))
+    return;
   const AlertKind kind = elevated ? AlertKind::kFrozen : AlertKind::kInactivity;
   if (elevated && !p[AlertKind::kFrozen].enabled) return;
   const Severity sev = len_h >= 12 || len_h >= 2 * t_h ? Severity::kCritical : Severity::kHigh;
