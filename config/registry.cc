@@ -114,9 +114,11 @@ std::string FirstOn(const std::vector<int>* lines, HouseholdIndex i) {
 
 // Validates one household and adds it to the maps; `line` 0 means "not from a file".
 // `lines` (may be null) records each household's file line for "first on line N" in messages.
-void Add(const std::string& file, int line, Household h, std::vector<int>* lines,
-         std::vector<Household>* households, std::unordered_map<std::string, HouseholdIndex>* by_id,
-         std::unordered_map<std::string, HouseholdIndex>* by_meter) {
+}  // namespace
+
+void Registry::Add(const std::string& file, int line, Household h, std::vector<int>* lines,
+                   Registry* reg) {
+  std::vector<Household>* households = &reg->households_;
   const std::string who = h.id.empty() ? std::string("household") : "household " + h.id;
   if (h.id.empty()) throw ConfigError(file, line, "empty household id");
   if (h.meter.empty()) throw ConfigError(file, line, who + ": empty meter");
@@ -129,19 +131,17 @@ void Add(const std::string& file, int line, Household h, std::vector<int>* lines
         file, line,
         who + ": unknown category '" + h.category + "' (known: " + KnownCategoryList() + ")");
   const auto index = static_cast<HouseholdIndex>(households->size());
-  if (auto it = by_id->find(h.id); it != by_id->end())
-    throw ConfigError(file, line, "duplicate household " + h.id + FirstOn(lines, it->second));
-  if (auto it = by_meter->find(h.meter); it != by_meter->end())
+  if (auto first = reg->by_id_.Find(*households, h.id))
+    throw ConfigError(file, line, "duplicate household " + h.id + FirstOn(lines, *first));
+  if (auto first = reg->by_meter_.Find(*households, h.meter))
     throw ConfigError(file, line,
                       "duplicate meter " + h.meter + " (" + who + "; already used by household " +
-                          (*households)[it->second].id + FirstOn(lines, it->second) + ")");
-  by_id->emplace(h.id, index);
-  by_meter->emplace(h.meter, index);
+                          (*households)[*first].id + FirstOn(lines, *first) + ")");
   households->push_back(std::move(h));
+  reg->by_id_.Insert(*households, index);
+  reg->by_meter_.Insert(*households, index);
   if (lines) lines->push_back(line);
 }
-
-}  // namespace
 
 std::shared_ptr<const Registry> Registry::LoadCsv(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -172,8 +172,7 @@ std::shared_ptr<const Registry> Registry::LoadCsv(const std::string& path) {
           "expected " + std::to_string(kNumColumns) + " columns, got " + std::to_string(f.size()));
     Household h{std::move(f[0]), std::move(f[1]), std::move(f[2]), std::move(f[3]),
                 std::move(f[4]), std::move(f[5]), std::move(f[6])};
-    Add(path, records[r].line, std::move(h), &lines, &reg->households_, &reg->by_id_,
-        &reg->by_meter_);
+    Add(path, records[r].line, std::move(h), &lines, reg.get());
   }
   return reg;
 }
@@ -182,20 +181,42 @@ std::shared_ptr<const Registry> Registry::FromHouseholds(std::vector<Household> 
   auto reg = std::shared_ptr<Registry>(new Registry());
   reg->households_.reserve(households.size());
   for (auto& h : households)
-    Add("<households>", 0, std::move(h), nullptr, &reg->households_, &reg->by_id_, &reg->by_meter_);
+    Add("<households>", 0, std::move(h), nullptr, reg.get());
   return reg;
 }
 
 std::optional<HouseholdIndex> Registry::FindMeter(std::string_view meter) const {
-  auto it = by_meter_.find(std::string(meter));
-  if (it == by_meter_.end()) return std::nullopt;
-  return it->second;
+  return by_meter_.Find(households_, meter);
 }
 
 std::optional<HouseholdIndex> Registry::FindHousehold(std::string_view id) const {
-  auto it = by_id_.find(std::string(id));
-  if (it == by_id_.end()) return std::nullopt;
-  return it->second;
+  return by_id_.Find(households_, id);
+}
+
+std::optional<HouseholdIndex> Registry::Index::Find(const std::vector<Household>& hs,
+                                                    std::string_view key) const {
+  if (slots_.empty()) return std::nullopt;
+  const size_t mask = slots_.size() - 1;
+  for (size_t s = std::hash<std::string_view>{}(key) & mask;; s = (s + 1) & mask) {
+    const uint32_t i = slots_[s];
+    if (i == kEmpty) return std::nullopt;
+    if (key_of_(hs[i]) == key) return i;
+  }
+}
+
+void Registry::Index::Insert(const std::vector<Household>& hs, HouseholdIndex i) {
+  if (2 * (used_ + 1) > slots_.size()) {  // keep at most half full: short probes
+    std::vector<uint32_t> old = std::move(slots_);
+    slots_.assign(std::max<size_t>(16, old.size() * 2), kEmpty);
+    used_ = 0;
+    for (uint32_t j : old)
+      if (j != kEmpty) Insert(hs, j);
+  }
+  const size_t mask = slots_.size() - 1;
+  size_t s = std::hash<std::string_view>{}(key_of_(hs[i])) & mask;
+  while (slots_[s] != kEmpty) s = (s + 1) & mask;
+  slots_[s] = i;
+  ++used_;
 }
 
 }  // namespace gridwatch
