@@ -20,8 +20,10 @@ struct AppMetrics::Impl {
   prometheus::Gauge* ready;
   std::array<prometheus::Counter*, kNumAlertKinds> findings{};
   std::vector<prometheus::Gauge*> queue_depth;
+  std::vector<prometheus::Gauge*> queue_high_water;
   prometheus::Counter* dropped;
   prometheus::Gauge* alert_queue;
+  prometheus::Gauge* alert_queue_high_water;
   prometheus::Histogram* latency;
   prometheus::Gauge* ckpt_age;
   prometheus::Gauge* ckpt_duration;
@@ -63,6 +65,12 @@ AppMetrics::AppMetrics(prometheus::Registry& r, int shards, const std::string& v
                 .Register(r);
   for (int s = 0; s < shards; ++s)
     impl_->queue_depth.push_back(&q.Add({{"shard", std::to_string(s)}}));
+  auto& qh = BuildGauge()
+                 .Name("gridwatch_detect_queue_high_water")
+                 .Help("Most readings ever waiting at once for a detect worker, by shard")
+                 .Register(r);
+  for (int s = 0; s < shards; ++s)
+    impl_->queue_high_water.push_back(&qh.Add({{"shard", std::to_string(s)}}));
   impl_->dropped = &BuildCounter()
                         .Name("gridwatch_detect_queue_dropped_total")
                         .Help("Readings dropped because a detect queue was full")
@@ -73,6 +81,12 @@ AppMetrics::AppMetrics(prometheus::Registry& r, int shards, const std::string& v
                             .Help("Findings waiting for the alert stage")
                             .Register(r)
                             .Add({});
+  impl_->alert_queue_high_water =
+      &BuildGauge()
+           .Name("gridwatch_alert_queue_high_water")
+           .Help("Most findings ever waiting at once for the alert stage")
+           .Register(r)
+           .Add({});
   impl_->latency = &BuildHistogram()
                         .Name("gridwatch_alert_latency_seconds")
                         .Help(
@@ -137,8 +151,13 @@ void AppMetrics::SetDetectQueueDepth(int shard, double n) {
   if (shard >= 0 && shard < static_cast<int>(impl_->queue_depth.size()))
     impl_->queue_depth[shard]->Set(n);
 }
+void AppMetrics::SetDetectQueueHighWater(int shard, double n) {
+  if (shard >= 0 && shard < static_cast<int>(impl_->queue_high_water.size()))
+    impl_->queue_high_water[shard]->Set(n);
+}
 void AppMetrics::DetectDropped(double n) { impl_->dropped->Increment(n); }
 void AppMetrics::SetAlertQueueDepth(double n) { impl_->alert_queue->Set(n); }
+void AppMetrics::SetAlertQueueHighWater(double n) { impl_->alert_queue_high_water->Set(n); }
 void AppMetrics::AlertLatency(double s) { impl_->latency->Observe(s); }
 void AppMetrics::SetCheckpoint(double age_s, double duration_s) {
   impl_->ckpt_age->Set(age_s);

@@ -2,8 +2,10 @@
 //   gridwatch_households_tracked / _learning / _ready      gauges, from the detectors
 //   gridwatch_findings_total{kind}                         counter, raised findings
 //   gridwatch_detect_queue_depth{shard}                    gauge
+//   gridwatch_detect_queue_high_water{shard}               gauge (most readings ever queued)
 //   gridwatch_detect_queue_dropped_total                   counter (readings not queued)
 //   gridwatch_alert_queue_depth                            gauge (findings waiting for alert)
+//   gridwatch_alert_queue_high_water                       gauge (most findings ever queued)
 //   gridwatch_alert_latency_seconds                        histogram: reading handed over by
 //                                                          ingest (oldest of its batch) -> alert
 //                                                          stored and published
@@ -36,8 +38,10 @@ class AppMetrics {
   void SetHouseholds(double tracked, double learning, double ready);
   void Finding(AlertKind kind);
   void SetDetectQueueDepth(int shard, double n);
+  void SetDetectQueueHighWater(int shard, double n);
   void DetectDropped(double n);
   void SetAlertQueueDepth(double n);
+  void SetAlertQueueHighWater(double n);
   void AlertLatency(double seconds);
   void SetCheckpoint(double age_s, double duration_s);
   void SetStoreSize(double bytes);

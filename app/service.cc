@@ -486,12 +486,14 @@ int Service::Run() {
         le += s->learning.load();
         re += s->ready.load();
         app_metrics.SetDetectQueueDepth(s->index, static_cast<double>(s->queue->Size()));
+        app_metrics.SetDetectQueueHighWater(s->index, static_cast<double>(s->queue->HighWater()));
         oldest_ckpt = std::max(oldest_ckpt, (now - s->last_checkpoint_ms.load()) / 1000.0);
         ckpt_s = std::max(ckpt_s, s->checkpoint_s.load());
       }
       app_metrics.SetHouseholds(static_cast<double>(tr), static_cast<double>(le),
                                 static_cast<double>(re));
       app_metrics.SetAlertQueueDepth(static_cast<double>(finding_queue.Size()));
+      app_metrics.SetAlertQueueHighWater(static_cast<double>(finding_queue.HighWater()));
       app_metrics.SetCheckpoint(oldest_ckpt, ckpt_s);
       const uint64_t d = dropped.exchange(0);
       if (d) app_metrics.DetectDropped(static_cast<double>(d));

@@ -36,6 +36,11 @@ struct IngestMetrics::Impl {
                         .Help("Messages waiting between the MQTT callback and the parser")
                         .Register(r)
                         .Add({})),
+        queue_high_water(prometheus::BuildGauge()
+                             .Name("gridwatch_ingest_queue_high_water")
+                             .Help("Most messages ever waiting at once in the ingest queue")
+                             .Register(r)
+                             .Add({})),
         queue_dropped(prometheus::BuildCounter()
                           .Name("gridwatch_ingest_queue_dropped_total")
                           .Help("Messages dropped because the ingest queue was full")
@@ -82,6 +87,7 @@ struct IngestMetrics::Impl {
   prometheus::Counter& baseline;
   prometheus::Counter& received;
   prometheus::Gauge& queue_depth;
+  prometheus::Gauge& queue_high_water;
   prometheus::Counter& queue_dropped;
   prometheus::Gauge& lag;
   prometheus::Gauge& held;
@@ -114,6 +120,9 @@ void IngestMetrics::QueueDropped() {
 }
 void IngestMetrics::SetQueueDepth(double n) {
   if (impl_) impl_->queue_depth.Set(n);
+}
+void IngestMetrics::SetQueueHighWater(double n) {
+  if (impl_) impl_->queue_high_water.Set(n);
 }
 void IngestMetrics::SetLagSeconds(double s) {
   if (impl_) impl_->lag.Set(s);

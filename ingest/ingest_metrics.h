@@ -2,6 +2,7 @@
 //   gridwatch_readings_accepted_total, gridwatch_readings_rejected_total{reason} (every reason
 //   pre-created at 0), gridwatch_readings_baseline_total (first register values),
 //   gridwatch_mqtt_messages_received_total, gridwatch_ingest_queue_depth (gauge),
+//   gridwatch_ingest_queue_high_water (gauge: the most messages ever queued at once),
 //   gridwatch_ingest_queue_dropped_total, gridwatch_ingest_lag_seconds (gauge: wall time minus
 //   the ts of the newest reading handed to detect), gridwatch_ingest_held_readings (gauge),
 //   gridwatch_mqtt_connected (gauge 0/1), gridwatch_mqtt_reconnects_total,
@@ -37,6 +38,7 @@ class IngestMetrics {
   void MessageReceived();
   void QueueDropped();
   void SetQueueDepth(double n);
+  void SetQueueHighWater(double n);
   void SetLagSeconds(double s);
   void SetHeld(double n);
   void SetConnected(bool connected);

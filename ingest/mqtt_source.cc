@@ -207,6 +207,7 @@ struct MqttSource::Impl : public virtual mqtt::iaction_listener {
       Deliver(&out);
       PublishDeadLetters(&dead_letters);
       metrics->SetQueueDepth(static_cast<double>(queue.Size()));
+      metrics->SetQueueHighWater(static_cast<double>(queue.HighWater()));
       {
         std::lock_guard lock(counts_mu);
         counts_snapshot = ingestor.counts();
