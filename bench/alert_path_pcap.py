@@ -6,7 +6,9 @@ For each trigger home it finds, by the time the packets crossed the loopback int
   1. the opener reading arriving at the broker (from the probe) -> delivered to gridwatch,
   2. delivered to gridwatch -> gridwatch's alert arriving at the broker,
   3. the alert arriving at the broker -> delivered to the probe's subscription,
-and prints p50/p99 of each leg. Gridwatch's connection is the one that sends the alerts.
+and prints p50/p99 of each leg. The connections are told apart by what they carry: alerts come
+from gridwatch's publishing connection and go to the probe's subscription, which also gets the
+openers; gridwatch's readings connection is the other one the openers go to.
 
   bench/alert_path_pcap.py capture.pcap
 """
@@ -48,30 +50,42 @@ def main():
         for m in re.finditer(rb"probe/T(\d{7})", payload):
             seen[("opener", int(m.group(1)))].setdefault((sport, dport), t)
         for m in re.finditer(rb'"household":"HT(\d{7})"', payload):
-            seen[("alert", int(m.group(1)))].setdefault((sport, dport), t)
+            # Only the no_power alert's "opened" message (other alerts of the home may pass).
+            start = payload.rfind(b"gridwatch/alerts/", 0, m.start())
+            end = payload.find(b"gridwatch/alerts/", m.end())
+            message = payload[max(start, 0):end if end >= 0 else len(payload)]
+            if b'"event":"opened"' in message and b'"kind":"no_power"' in message:
+                seen[("alert", int(m.group(1)))].setdefault((sport, dport), t)
     ports = collections.Counter(p for d in seen.values() for pair in d for p in pair)
     if not ports:
         sys.exit("no probe traffic in the capture")
     broker = ports.most_common(1)[0][0]
-    senders = collections.Counter(s for (k, _), d in seen.items() if k == "alert"
-                                  for (s, dst) in d if dst == broker)
-    if not senders:
-        sys.exit("no alert in the capture (a snap length too small?)")
-    gridwatch = senders.most_common(1)[0][0]
+    def most(counter, what):
+        if not counter:
+            sys.exit(f"no {what} in the capture (a snap length too small?)")
+        return counter.most_common(1)[0][0]
+    alerts = [(pair, t) for (k, _), d in seen.items() if k == "alert" for pair, t in d.items()]
+    # The alerts' sender (gridwatch's publishing connection) and receiver (the probe's
+    # subscription); gridwatch's readings connection is where else the openers are delivered.
+    sender = most(collections.Counter(s for (s, d), _ in alerts if d == broker), "alert")
+    subscriber = most(collections.Counter(d for (s, d), _ in alerts if s == broker), "delivered alert")
+    reader = most(collections.Counter(d for (k, _), dd in seen.items() if k == "opener"
+                                      for (s, d) in dd if s == broker and d != subscriber),
+                  "opener delivered to gridwatch")
     legs = ([], [], [])
     homes = sorted(h for k, h in seen if k == "opener")
     for h in homes:
         o, a = seen[("opener", h)], seen.get(("alert", h), {})
-        o_in = [t for (s, d), t in o.items() if d == broker and s != gridwatch]
-        o_gw = [t for (s, d), t in o.items() if s == broker and d == gridwatch]
-        a_in = [t for (s, d), t in a.items() if s == gridwatch and d == broker]
-        a_out = [t for (s, d), t in a.items() if s == broker and d != gridwatch]
+        o_in = [t for (s, d), t in o.items() if d == broker]
+        o_gw = [t for (s, d), t in o.items() if s == broker and d == reader]
+        a_in = [t for (s, d), t in a.items() if s == sender and d == broker]
+        a_out = [t for (s, d), t in a.items() if s == broker and d == subscriber]
         if o_in and o_gw and a_in and a_out:
             legs[0].append(o_gw[0] - o_in[0])
             legs[1].append(a_in[0] - o_gw[0])
-            legs[2].append(min(a_out) - a_in[0])
-    print(f"broker port {broker}, gridwatch's port {gridwatch}, {len(legs[0])} of {len(homes)} "
-          "openers followed end to end")
+            legs[2].append(a_out[0] - a_in[0])
+    print(f"broker port {broker}; gridwatch reads on {reader}, publishes alerts from {sender}; "
+          f"{len(legs[0])} of {len(homes)} openers followed end to end")
     for name, v in zip(("opener: broker -> gridwatch", "gridwatch: opener in -> alert out",
                         "alert: broker -> subscriber"), legs):
         print(f"  {name:36s} p50 {quantile(v, 0.5):8.2f} ms   p99 {quantile(v, 0.99):8.2f} ms")
