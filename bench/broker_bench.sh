@@ -6,8 +6,9 @@
 # (gridwatch-alert-probe: trigger homes open no_power alerts at a known reading while the load
 # runs). Prints one JSON line per run.
 #
-#   bench/broker_bench.sh [--readings N] [--meters M] [--batch K] [--publishers P] [--skip-sub]
-#                         [--probe-homes H] [--probe-rate R]
+#   bench/broker_bench.sh [--readings N] [--meters M] [--batch K] [--publishers P] [--rate R]
+#                         [--client paho|raw] [--skip-sub] [--pcap FILE] [--warm]
+#                         [--probe-homes H] [--probe-rate R] [--nodelay none|broker|all]
 #     --meters M       households in the registry and meters publishing (M0000000..)
 #     --publishers P   publisher processes in parallel, each its own connection and meter slice
 #     --rate R         readings per second in all (default: as fast as possible)
