@@ -451,6 +451,16 @@ class Loader {
             });
   }
 
+  void Wal(const YAML::Node& n, const std::string& p, WalOptions* o) {
+    Section(n, p,
+            {
+                {"enabled", [&](auto& v, auto& path) { o->enabled = Bool(v, path); }},
+                {"fsync_interval_ms",
+                 [&](auto& v, auto& path) { o->fsync_interval_ms = Int(v, path, 0, 3600000); }},
+                {"segment_mb", [&](auto& v, auto& path) { o->segment_mb = Int(v, path, 1, 4096); }},
+            });
+  }
+
   Config Load() {
     YAML::Node root;
     try {
@@ -471,6 +481,7 @@ class Loader {
             {"alert", [&](auto& v, auto& path) { Alert(v, path, &c.alert); }},
             {"http", [&](auto& v, auto& path) { Http(v, path, &c.http); }},
             {"log", [&](auto& v, auto& path) { Log(v, path, &c.log); }},
+            {"wal", [&](auto& v, auto& path) { Wal(v, path, &c.wal); }},
             {"timezone",
              [&](auto& v, auto& path) {
                c.timezone = NonEmptyStr(v, path);

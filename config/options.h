@@ -121,6 +121,18 @@ struct LogOptions {
   bool json = false;           // JSON lines instead of text
 };
 
+// The write-ahead log of accepted readings (data_dir/wal): the readings accepted since the last
+// checkpoint, replayed at start after a crash. See docs/operations.md.
+struct WalOptions {
+  bool enabled = true;
+  // fdatasync of the log at most this often (milliseconds); 0 = after every batch of readings.
+  // A killed process loses nothing written either way: this bounds what a power cut can take.
+  int64_t fsync_interval_ms = 1000;
+  // Segment files rotate at this size (MiB); a segment is deleted once every model checkpoint
+  // holds all its readings.
+  int64_t segment_mb = 64;
+};
+
 struct Config {
   std::string source;  // the file it came from, for messages ("<defaults>" if none)
   MqttOptions mqtt;
@@ -129,6 +141,7 @@ struct Config {
   AlertOptions alert;
   HttpOptions http;
   LogOptions log;
+  WalOptions wal;
   std::string timezone = "Asia/Shanghai";
   std::string data_dir = "./gridwatch-data";
   std::string households_csv;  // household,meter,category,street,community,grid,address

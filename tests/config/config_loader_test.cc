@@ -103,6 +103,9 @@ void ExpectSameOptions(const Config& a, const Config& b) {
   EXPECT_EQ(a.timezone, b.timezone);
   EXPECT_EQ(a.households_csv, b.households_csv);
   EXPECT_EQ(a.checkpoint_interval_s, b.checkpoint_interval_s);
+  EXPECT_EQ(a.wal.enabled, b.wal.enabled);
+  EXPECT_EQ(a.wal.fsync_interval_ms, b.wal.fsync_interval_ms);
+  EXPECT_EQ(a.wal.segment_mb, b.wal.segment_mb);
 }
 
 TEST_F(ConfigLoaderTest, ShippedYamlLoadsToOptionsDefaults) {
@@ -194,6 +197,10 @@ http:
 log:
   level: debug
   json: true
+wal:
+  enabled: false
+  fsync_interval_ms: 0
+  segment_mb: 8
 )"));
   EXPECT_EQ(c.timezone, "Europe/London");
   EXPECT_EQ(c.data_dir, "/var/lib/gw");
@@ -263,6 +270,9 @@ log:
   EXPECT_EQ(c.http.port, 0);
   EXPECT_EQ(c.log.level, "debug");
   EXPECT_TRUE(c.log.json);
+  EXPECT_FALSE(c.wal.enabled);
+  EXPECT_EQ(c.wal.fsync_interval_ms, 0);
+  EXPECT_EQ(c.wal.segment_mb, 8);
 }
 
 TEST_F(ConfigLoaderTest, AbsentDetectorsMeanModelDefaults) {
@@ -367,6 +377,10 @@ TEST_F(ConfigLoaderTest, BadValuesNameLineAndReason) {
        "detect.detectors.frozen.enabled: expected true or false"},
       {"detect:\n  detectors: [inactivity]\n", 2, "detect.detectors: expected a mapping"},
       {"mqtt: tcp://x:1\n", 1, "mqtt: expected a mapping"},
+      {"wal:\n  enabled: sometimes\n", 2, "wal.enabled: expected true or false"},
+      {"wal:\n  fsync_interval_ms: -1\n", 2, "wal.fsync_interval_ms: must be in 0..3600000"},
+      {"wal:\n  segment_mb: 0\n", 2, "wal.segment_mb: must be in 1..4096 (got '0')"},
+      {"wal:\n  fsync_intervl_ms: 10\n", 2, "did you mean 'wal.fsync_interval_ms'?"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.yaml);
