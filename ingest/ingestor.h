@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,6 +56,11 @@ class Ingestor {
   // Releases held readings due at `now_s` (see Normalizer::ReleaseDue); and Flush all.
   void ReleaseDue(int64_t now_s, std::vector<Reading>* out);
   void Flush(std::vector<Reading>* out);
+
+  // Readings an earlier run handed to detect (see Normalizer::Prime); not counted.
+  void Prime(std::span<const Reading> readings) {
+    for (const Reading& r : readings) normalizer_.Prime(r);
+  }
 
   const IngestCounts& counts() const { return counts_; }
   // A reloaded registry; see Normalizer::SetRegistry.

@@ -283,6 +283,10 @@ void MqttSource::Start() {
   impl->worker = std::thread([impl] { impl->Run(); });
 }
 
+void MqttSource::Prime(std::span<const Reading> readings) {
+  if (!impl_->started) impl_->ingestor.Prime(readings);  // the ingest thread does not run yet
+}
+
 bool MqttSource::WaitConnected(int timeout_ms) const {
   std::unique_lock lock(impl_->conn_mu);
   return impl_->conn_cv.wait_for(lock, std::chrono::milliseconds(timeout_ms),

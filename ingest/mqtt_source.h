@@ -52,6 +52,10 @@ class MqttSource {
   MqttSource(const MqttSource&) = delete;
   MqttSource& operator=(const MqttSource&) = delete;
 
+  // Readings an earlier run handed to detect, replayed from the write-ahead log: their meters
+  // treat them as seen (a broker's redelivery is then a duplicate). Before Start() only.
+  void Prime(std::span<const Reading> readings);
+
   // Starts the ingest thread and the first connect; returns at once (connection comes up in the
   // background, see connected()). Calling it twice is a no-op.
   void Start();

@@ -196,6 +196,14 @@ Normalizer::Verdict Normalizer::Process(const ParsedReading& r, int64_t now_s,
   return Verdict{outcome, RejectReason::kCount};
 }
 
+void Normalizer::Prime(const Reading& r) {
+  if (r.household >= meters_.size() || r.ts_s < kMinTsS) return;
+  MeterState& m = meters_[r.household];
+  if (!m.Seen(r.ts_s) && r.ts_s > m.dedupe_floor_ts) m.Remember(r.ts_s, options_.late_window_s);
+  m.Observe(r.ts_s);
+  m.released_ts = std::max(m.released_ts, r.ts_s);
+}
+
 void Normalizer::Release(HouseholdIndex h, MeterState* m, const Reading& r,
                          std::vector<Reading>* out) {
   (void)h;

@@ -86,6 +86,12 @@ class Normalizer {
   // Releases every held reading (on shutdown).
   void Flush(std::vector<Reading>* out) { ReleaseDue(std::numeric_limits<int64_t>::max(), out); }
 
+  // Makes the meter of `reading.household` remember a reading handed to detect by an earlier run
+  // (replayed from the write-ahead log at start): its ts becomes a duplicate, and older ones are
+  // out_of_order or too_late, as if this Normalizer had released it. Call it in the order the
+  // readings were released. Readings of households outside the registry are ignored.
+  void Prime(const Reading& reading);
+
   // Readings currently held for reordering, over all meters.
   std::size_t held_count() const { return held_total_; }
 

@@ -111,6 +111,22 @@ TEST_F(NormalizerTest, DuplicateIsRejectedEvenAfterNewerReadings) {
   EXPECT_EQ(out_.size(), 11u);
 }
 
+TEST_F(NormalizerTest, PrimedReadingsOfAnEarlierRunAreSeen) {
+  // Readings the write-ahead log replays at start: a broker's redelivery of them is a
+  // duplicate, an older reading out_of_order, and the meter's interval is known.
+  for (int i = 0; i < 4; ++i) n_->Prime(Reading{kT0 + i * kQ, 0.1f, 0});
+  n_->Prime(Reading{kT0, 0.1f, 7});  // a household outside the registry: ignored
+  EXPECT_TRUE(out_.empty());
+  EXPECT_EQ(Rejected(Kwh("M1", kT0 + 3 * kQ, 0.1)), RejectReason::kDuplicate);
+  EXPECT_EQ(Rejected(Kwh("M1", kT0 + kQ, 0.1)), RejectReason::kDuplicate);
+  EXPECT_EQ(Rejected(Kwh("M1", kT0 + 3 * kQ - 60, 0.1)), RejectReason::kOutOfOrder);
+  EXPECT_EQ(Rejected(Kwh("M1", kT0 + 4 * kQ, 7.6)), RejectReason::kImplausibleEnergy)
+      << "the 15-minute interval is known from the primed readings";
+  EXPECT_EQ(Feed(Kwh("M1", kT0 + 4 * kQ, 0.1)).outcome, Normalizer::Outcome::kReleased);
+  EXPECT_EQ(Feed(Kwh("M2", kT0, 0.1)).outcome, Normalizer::Outcome::kReleased);
+  EXPECT_EQ(OutTs(), (std::vector<int64_t>{kT0 + 4 * kQ, kT0}));
+}
+
 TEST_F(NormalizerTest, TooLateBehindTheWindow) {
   ASSERT_EQ(Feed(Kwh("M1", kT0 + 7 * 3600, 0.1)).outcome, Normalizer::Outcome::kReleased);
   EXPECT_EQ(Rejected(Kwh("M1", kT0 + 3600 - 1, 0.1)), RejectReason::kTooLate);
