@@ -63,6 +63,7 @@ struct Alert {
   int64_t resolved_at_ms = 0;
   Outcome outcome = Outcome::kNone;
   std::string note;
+  int64_t last_finding_at_s = 0;  // data time of the newest finding applied to it
 };
 
 struct Transition {

@@ -291,18 +291,29 @@ void AlertManager::RefreshOpenGauges() {
     deps_.metrics->SetOpen(static_cast<AlertKind>(k), open_by_kind_[k]);
 }
 
-FindingResult AlertManager::OnFinding(const Finding& f) {
+FindingResult AlertManager::OnFinding(const Finding& f, FindingOrigin origin) {
   Pending p;
   FindingResult r;
   {
     std::lock_guard lock(mu_);
-    r = OnFindingLocked(f, &p);
+    r = OnFindingLocked(f, origin, &p);
   }
   RunPending(&p);
   return r;
 }
 
-FindingResult AlertManager::OnFindingLocked(const Finding& f, Pending* p) {
+bool AlertManager::AlreadyApplied(const Finding& f, const Alert* current) const {
+  if (f.state == FindingState::kRaised && !current &&
+      deps_.store->FindOpened(f.household, f.kind, f.at_ts))
+    return true;
+  // Ops findings (meter_silent) are raised on the clock, not on readings: no data-time order.
+  if (ClassOf(f.kind) == AlertClass::kOps) return false;
+  if (current) return f.at_ts < current->last_finding_at_s;
+  const auto latest = deps_.store->LatestOfClass(f.household, ClassOf(f.kind));
+  return latest && f.at_ts < latest->last_finding_at_s;
+}
+
+FindingResult AlertManager::OnFindingLocked(const Finding& f, FindingOrigin origin, Pending* p) {
   if (f.household >= deps_.registry->size()) {
     ++stats_.ignored;
     return FindingResult::kIgnored;
@@ -311,6 +322,11 @@ FindingResult AlertManager::OnFindingLocked(const Finding& f, Pending* p) {
   const auto episode = std::make_pair(f.household, static_cast<int>(ClassOf(f.kind)));
   auto it = active_by_episode_.find(episode);
   Alert* current = it == active_by_episode_.end() ? nullptr : &active_.at(it->second);
+  if (origin == FindingOrigin::kWalReplay && AlreadyApplied(f, current)) {
+    ++stats_.duplicates;
+    if (deps_.metrics) deps_.metrics->Suppressed("duplicate");
+    return FindingResult::kDuplicate;
+  }
 
   if (f.state == FindingState::kCleared) {
     if (!current || !(current->kinds_active & Bit(f.kind))) {
@@ -320,6 +336,7 @@ FindingResult AlertManager::OnFindingLocked(const Finding& f, Pending* p) {
     Alert a = *current;
     a.kinds_active &= static_cast<uint16_t>(~Bit(f.kind));
     a.updated_at_s = now_ms / 1000;
+    a.last_finding_at_s = std::max(a.last_finding_at_s, f.at_ts);
     const bool resolve = a.kinds_active == 0 && a.state != AlertState::kAcknowledged;
     const bool ok = deps_.store->Transaction([&] {
       if (resolve) {
@@ -359,6 +376,7 @@ FindingResult AlertManager::OnFindingLocked(const Finding& f, Pending* p) {
     a.summary_en = f.summary_en;
     a.evidence_json = EvidenceJson(f.evidence);
     a.updated_at_s = now_ms / 1000;
+    a.last_finding_at_s = std::max(a.last_finding_at_s, f.at_ts);
     if (severity_up && a.next_escalation_ms > 0)
       a.next_escalation_ms = std::min(a.next_escalation_ms, now_ms + EscalationDelayMs(a.severity));
     if (!deps_.store->UpdateAlert(a)) {
@@ -398,6 +416,7 @@ FindingResult AlertManager::OnFindingLocked(const Finding& f, Pending* p) {
   a.state = AlertState::kOpen;
   a.learning = f.learning;
   a.opened_at_s = f.at_ts;
+  a.last_finding_at_s = f.at_ts;
   a.updated_at_s = now_ms / 1000;
   a.since_s = f.evidence.since_ts;
   a.street = hh.street;

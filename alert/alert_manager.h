@@ -66,7 +66,17 @@ enum class FindingResult : uint8_t {
   kSuppressedSilence,  // welfare finding inside a grid/community/street silence
   kIgnored,            // update or clear without an active alert, unknown household
   kStoreError,         // the store refused the write: nothing changed (retry the finding)
+  kDuplicate,          // a replayed finding the store already holds (see FindingOrigin)
 };
+
+// Where a finding comes from. kWalReplay: the detectors re-deriving, at start, findings from the
+// readings replayed out of the write-ahead log, some of which the alert stage may have applied
+// before the crash. Such a finding is a duplicate, and changes nothing, when the store already
+// has the alert it opens (same household, kind and opened_at), or when it is older (data time)
+// than the newest finding applied to its household's latest episode of that class (welfare
+// classes: their findings come in data-time order per household). Live findings are applied
+// as they come.
+enum class FindingOrigin : uint8_t { kLive = 0, kWalReplay };
 
 struct AlertManagerDeps {
   AlertStore* store = nullptr;               // required; outlives the manager
@@ -87,6 +97,7 @@ struct AlertManagerStats {
   uint64_t suppressed_absence = 0;
   uint64_t suppressed_silence = 0;
   uint64_t ignored = 0;
+  uint64_t duplicates = 0;  // replayed findings already applied
   uint64_t escalations = 0;
   uint64_t deliveries_enqueued = 0;
   uint64_t store_errors = 0;
@@ -106,9 +117,9 @@ class AlertManager {
   AlertManager(const AlertManager&) = delete;
   AlertManager& operator=(const AlertManager&) = delete;
 
-  // Applies one finding (see FindingResult). Never throws; a store failure leaves the manager
-  // unchanged and returns kStoreError.
-  FindingResult OnFinding(const Finding& f);
+  // Applies one finding (see FindingResult, FindingOrigin). Never throws; a store failure leaves
+  // the manager unchanged and returns kStoreError.
+  FindingResult OnFinding(const Finding& f, FindingOrigin origin = FindingOrigin::kLive);
 
   // Runs due escalations, repeats and auto_resolve_after_s expiry at clock time; refreshes the
   // open-alert gauges. Returns the number of alerts it acted on.
@@ -172,7 +183,8 @@ class AlertManager {
  private:
   struct Pending;  // callbacks and publishes collected under the lock, run after it
 
-  FindingResult OnFindingLocked(const Finding& f, Pending* p);
+  FindingResult OnFindingLocked(const Finding& f, FindingOrigin origin, Pending* p);
+  bool AlreadyApplied(const Finding& f, const Alert* current) const;
   bool NotifyLevel(Alert* a, int level, std::string_view event, int64_t now_ms, Pending* p,
                    const std::set<std::string>* only = nullptr);
   bool ResolveNotice(Alert* a, int64_t now_ms, Pending* p);

@@ -86,6 +86,8 @@ AlertMetrics::AlertMetrics(prometheus::Registry& r) : impl_(std::make_unique<Imp
           {{"kind", kind}, {"severity", std::string(SeverityName(static_cast<Severity>(sv)))}});
   }
   for (const char* level : {"1", "2"}) impl_->escalations->Add({{"level", level}});
+  for (const char* reason : {"absence", "silence", "duplicate"})
+    impl_->suppressed->Add({{"reason", reason}});
   for (int c = 0; c <= static_cast<int>(Channel::kMqtt); ++c)
     for (const char* result : {"sent", "retry", "dead"})
       impl_->deliveries->Add(

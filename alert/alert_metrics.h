@@ -32,7 +32,8 @@ class AlertMetrics {
   void Opened(AlertKind kind, Severity severity);
   void SetOpen(AlertKind kind, double n);
   void Transition(std::string_view to_state);
-  void Suppressed(std::string_view reason);  // "absence", "silence", "update_without_alert"
+  // "absence", "silence", "duplicate" (a finding replayed after a crash, already applied)
+  void Suppressed(std::string_view reason);
   void AckSeconds(double s);
   void Escalation(int level);
   void Delivery(std::string_view channel, std::string_view result);  // "sent","retry","dead"

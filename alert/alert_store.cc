@@ -91,11 +91,20 @@ CREATE TABLE IF NOT EXISTS feedback (
 );
 )sql";
 
+// v2: the data time of the newest finding applied to an alert, so that findings replayed from the
+// readings write-ahead log after a crash are recognised as already applied; and an index to find
+// a household's alerts.
+constexpr const char* kMigrateV2 = R"sql(
+ALTER TABLE alerts ADD COLUMN last_finding_at INTEGER NOT NULL DEFAULT 0;
+UPDATE alerts SET last_finding_at = opened_at;
+CREATE INDEX IF NOT EXISTS alerts_household ON alerts(household, opened_at);
+)sql";
+
 constexpr const char* kAlertColumns =
     "id, household, household_id, kind, kinds_active, kinds_seen, severity, state, learning, "
     "opened_at, updated_at, since, street, community, grid, summary_zh, summary_en, evidence, "
     "escalation_level, repeats, next_escalation_ms, notified_at_ms, acknowledged_at_ms, "
-    "acknowledged_by, resolved_at_ms, outcome, note";
+    "acknowledged_by, resolved_at_ms, outcome, note, last_finding_at";
 
 constexpr const char* kDeliveryColumns =
     "id, alert_id, contact, channel, target, idempotency_key, payload, attempts, created_ms, "
@@ -178,6 +187,7 @@ Alert ReadAlert(const Stmt& s) {
   a.resolved_at_ms = s.Int(c++);
   a.outcome = ParseOr(s.Text(c++), ParseAnyOutcome, Outcome::kOther);
   a.note = s.Text(c++);
+  a.last_finding_at_s = s.Int(c++);
   return a;
 }
 
@@ -207,7 +217,8 @@ void BindAlertBody(Stmt& s, const Alert& a) {
       .Bind(a.acknowledged_by)
       .Bind(a.resolved_at_ms)
       .Bind(OutcomeName(a.outcome))
-      .Bind(a.note);
+      .Bind(a.note)
+      .Bind(a.last_finding_at_s);
 }
 
 Delivery ReadDelivery(const Stmt& s) {
@@ -297,6 +308,12 @@ std::unique_ptr<AlertStore> AlertStore::Open(const std::string& path) {
       throw std::runtime_error(path +
                                ": cannot create alert store schema: " + sqlite3_errmsg(impl->db));
   }
+  if (version < 2) {
+    if (!impl->Exec("BEGIN IMMEDIATE;") || !impl->Exec(kMigrateV2) ||
+        !impl->Exec("PRAGMA user_version=2;") || !impl->Exec("COMMIT;"))
+      throw std::runtime_error(path + ": cannot migrate the alert store to schema version 2: " +
+                               sqlite3_errmsg(impl->db));
+  }
   // meta joined v1 late: make sure it exists in databases created before it.
   if (!impl->Exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"))
     throw std::runtime_error(path + ": cannot create meta table: " + sqlite3_errmsg(impl->db));
@@ -354,8 +371,8 @@ bool AlertStore::InsertAlert(Alert* alert) {
          "INSERT INTO alerts (household, household_id, kind, kinds_active, kinds_seen, severity, "
          "state, learning, opened_at, updated_at, since, street, community, grid, summary_zh, "
          "summary_en, evidence, escalation_level, repeats, next_escalation_ms, notified_at_ms, "
-         "acknowledged_at_ms, acknowledged_by, resolved_at_ms, outcome, note) VALUES "
-         "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+         "acknowledged_at_ms, acknowledged_by, resolved_at_ms, outcome, note, last_finding_at) "
+         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   BindAlertBody(s, *alert);
   if (!impl_->Check(s.Exec())) return false;
   alert->id = sqlite3_last_insert_rowid(impl_->db);
@@ -369,7 +386,7 @@ bool AlertStore::UpdateAlert(const Alert& a) {
          "severity=?, state=?, learning=?, opened_at=?, updated_at=?, since=?, street=?, "
          "community=?, grid=?, summary_zh=?, summary_en=?, evidence=?, escalation_level=?, "
          "repeats=?, next_escalation_ms=?, notified_at_ms=?, acknowledged_at_ms=?, "
-         "acknowledged_by=?, resolved_at_ms=?, outcome=?, note=? WHERE id=?");
+         "acknowledged_by=?, resolved_at_ms=?, outcome=?, note=?, last_finding_at=? WHERE id=?");
   BindAlertBody(s, a);
   s.Bind(a.id);
   return impl_->Check(s.Exec() && sqlite3_changes(impl_->db) == 1);
@@ -410,6 +427,29 @@ std::vector<Alert> AlertStore::LoadActiveAlerts() const {
   std::vector<Alert> out;
   while (s.Step() == SQLITE_ROW) out.push_back(ReadAlert(s));
   return out;
+}
+
+std::optional<Alert> AlertStore::FindOpened(HouseholdIndex h, AlertKind kind,
+                                            int64_t opened_at_s) const {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db, std::string("SELECT ") + kAlertColumns +
+                        " FROM alerts WHERE household=? AND opened_at=? AND kind=? ORDER BY id "
+                        "LIMIT 1");
+  s.Bind(static_cast<int64_t>(h)).Bind(opened_at_s).Bind(AlertKindName(kind));
+  if (s.Step() != SQLITE_ROW) return std::nullopt;
+  return ReadAlert(s);
+}
+
+std::optional<Alert> AlertStore::LatestOfClass(HouseholdIndex h, AlertClass c) const {
+  std::lock_guard lock(impl_->mu);
+  Stmt s(impl_->db, std::string("SELECT ") + kAlertColumns +
+                        " FROM alerts WHERE household=? ORDER BY last_finding_at DESC, id DESC");
+  s.Bind(static_cast<int64_t>(h));
+  while (s.Step() == SQLITE_ROW) {
+    Alert a = ReadAlert(s);
+    if (ClassOf(a.kind) == c) return a;
+  }
+  return std::nullopt;
 }
 
 bool AlertStore::AddTransition(const Transition& t) {

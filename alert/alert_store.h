@@ -36,7 +36,7 @@ struct FeedbackCounts {
 
 class AlertStore {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Opens (creating if needed) the database at `path` (or ":memory:"), WAL journal, foreign
   // keys on, schema created or migrated. Throws std::runtime_error naming the path on failure
@@ -58,6 +58,10 @@ class AlertStore {
   std::optional<Alert> GetAlert(int64_t id) const;
   std::vector<Alert> ListAlerts(const AlertFilter& filter) const;  // newest first
   std::vector<Alert> LoadActiveAlerts() const;                     // state != resolved
+  // The alert of household `h` opened by `kind` at data time `opened_at_s`, if any.
+  std::optional<Alert> FindOpened(HouseholdIndex h, AlertKind kind, int64_t opened_at_s) const;
+  // Household `h`'s alert of class `c` (any state) with the newest last_finding_at_s, if any.
+  std::optional<Alert> LatestOfClass(HouseholdIndex h, AlertClass c) const;
 
   [[nodiscard]] bool AddTransition(const Transition& t);
   std::vector<Transition> ListTransitions(int64_t alert_id) const;  // oldest first

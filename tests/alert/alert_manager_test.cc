@@ -519,5 +519,103 @@ TEST_F(AlertManagerTest, UnknownHouseholdAndStrayClearsAreIgnored) {
   EXPECT_TRUE(m->ListAlerts({}).empty());
 }
 
+// Findings re-derived at start from the readings write-ahead log: the store may already hold what
+// they did before the crash.
+constexpr FindingOrigin kReplay = FindingOrigin::kWalReplay;
+
+TEST_F(AlertManagerTest, ReplayedFindingsOfAnEpisodeAlreadyStoredChangeNothing) {
+  {  // before the crash: opened (and notified), a second kind merged in, then both cleared
+    auto m = Make();
+    ASSERT_EQ(m->OnFinding(MakeFinding(0, AlertKind::kInactivity, FindingState::kRaised, kT0)),
+              FindingResult::kOpened);
+    ASSERT_EQ(m->OnFinding(MakeFinding(0, AlertKind::kFrozen, FindingState::kRaised, kT0 + 1800)),
+              FindingResult::kUpdated);
+    ASSERT_EQ(m->OnFinding(MakeFinding(0, AlertKind::kFrozen, FindingState::kCleared, kT0 + 3600)),
+              FindingResult::kCleared);
+    ASSERT_EQ(
+        m->OnFinding(MakeFinding(0, AlertKind::kInactivity, FindingState::kCleared, kT0 + 3600)),
+        FindingResult::kResolved);
+  }
+  const size_t deliveries = store_->ListDeliveries(0).size();
+  const size_t published = pub_.messages().size();
+  auto m = Make();
+  // The restart replays the same readings: the same findings come again.
+  for (const Finding& f :
+       {MakeFinding(0, AlertKind::kInactivity, FindingState::kRaised, kT0),
+        MakeFinding(0, AlertKind::kFrozen, FindingState::kRaised, kT0 + 1800),
+        MakeFinding(0, AlertKind::kFrozen, FindingState::kCleared, kT0 + 3600),
+        MakeFinding(0, AlertKind::kInactivity, FindingState::kCleared, kT0 + 3600)}) {
+    const FindingResult r = m->OnFinding(f, kReplay);
+    EXPECT_TRUE(r == FindingResult::kDuplicate || r == FindingResult::kIgnored)
+        << static_cast<int>(r);
+  }
+  EXPECT_EQ(m->ListAlerts({}).size(), 1u) << "no second alert for the episode";
+  EXPECT_EQ(m->GetAlert(1)->state, AlertState::kResolved);
+  EXPECT_EQ(store_->ListDeliveries(0).size(), deliveries) << "nobody is told twice";
+  EXPECT_EQ(pub_.messages().size(), published);
+  EXPECT_EQ(m->stats().duplicates, 2u);
+  EXPECT_EQ(MetricValue(prom_, "gridwatch_findings_suppressed_total", {{"reason", "duplicate"}}),
+            2);
+  // A finding newer than any the store holds is new: it opens the next episode.
+  EXPECT_EQ(m->OnFinding(MakeFinding(0, AlertKind::kInactivity, FindingState::kRaised, kT0 + 7200),
+                         kReplay),
+            FindingResult::kOpened);
+}
+
+TEST_F(AlertManagerTest, ReplayedFindingsOnAnActiveAlertKeepItsState) {
+  {  // before the crash: episode 1 resolved, episode 2 opened
+    auto m = Make();
+    m->OnFinding(MakeFinding(0, AlertKind::kInactivity, FindingState::kRaised, kT0));
+    m->OnFinding(MakeFinding(0, AlertKind::kInactivity, FindingState::kCleared, kT0 + 1800));
+    ASSERT_EQ(
+        m->OnFinding(MakeFinding(0, AlertKind::kInactivity, FindingState::kRaised, kT0 + 3600)),
+        FindingResult::kOpened);
+  }
+  auto m = Make();
+  // Replayed from before episode 2: they must not clear or update it.
+  EXPECT_EQ(
+      m->OnFinding(MakeFinding(0, AlertKind::kInactivity, FindingState::kRaised, kT0), kReplay),
+      FindingResult::kDuplicate);
+  EXPECT_EQ(m->OnFinding(MakeFinding(0, AlertKind::kInactivity, FindingState::kCleared, kT0 + 1800),
+                         kReplay),
+            FindingResult::kDuplicate);
+  EXPECT_EQ(m->GetAlert(2)->state, AlertState::kNotified);
+  // Episode 2's own raise updates it in place.
+  EXPECT_EQ(m->OnFinding(MakeFinding(0, AlertKind::kInactivity, FindingState::kRaised, kT0 + 3600),
+                         kReplay),
+            FindingResult::kUpdated);
+  EXPECT_EQ(m->ListAlerts({}).size(), 2u);
+  // What the crash took before the alert stage saw it is applied.
+  EXPECT_EQ(m->OnFinding(MakeFinding(0, AlertKind::kInactivity, FindingState::kCleared, kT0 + 5400),
+                         kReplay),
+            FindingResult::kResolved);
+}
+
+TEST_F(AlertManagerTest, ReplayedRaiseOfAnAlertResolvedByAPersonIsNotReopened) {
+  {
+    auto m = Make();
+    m->OnFinding(MakeFinding(0, AlertKind::kInactivity, FindingState::kRaised, kT0));
+    ASSERT_TRUE(m->Resolve(1, Outcome::kAssisted, "helped up", "grid:G1 Li").has_value());
+  }
+  auto m = Make();
+  EXPECT_EQ(
+      m->OnFinding(MakeFinding(0, AlertKind::kInactivity, FindingState::kRaised, kT0), kReplay),
+      FindingResult::kDuplicate);
+  EXPECT_EQ(m->ListAlerts({}).size(), 1u);
+}
+
+TEST_F(AlertManagerTest, LiveFindingsAreNeverTakenForDuplicates) {
+  auto m = Make();
+  // meter_silent is raised on the clock (now) and cleared by a reading that may be older.
+  m->OnFinding(MakeFinding(0, AlertKind::kMeterSilent, FindingState::kRaised, kT0 + 7200));
+  EXPECT_EQ(m->OnFinding(MakeFinding(0, AlertKind::kMeterSilent, FindingState::kCleared, kT0)),
+            FindingResult::kResolved);
+  m->OnFinding(MakeFinding(0, AlertKind::kInactivity, FindingState::kRaised, kT0 + 3600));
+  m->OnFinding(MakeFinding(0, AlertKind::kInactivity, FindingState::kCleared, kT0 + 5400));
+  EXPECT_EQ(m->OnFinding(MakeFinding(0, AlertKind::kInactivity, FindingState::kRaised, kT0 + 3600)),
+            FindingResult::kOpened);
+  EXPECT_EQ(m->stats().duplicates, 0u);
+}
+
 }  // namespace
 }  // namespace gridwatch

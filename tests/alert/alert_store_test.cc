@@ -182,6 +182,62 @@ TEST(AlertStoreTest, AckKeyIsRandomPerDatabaseAndSurvivesReopen) {
   EXPECT_NE(AlertStore::Open(dir.File("b.db"))->ack_key(), key);
 }
 
+TEST(AlertStoreTest, FindsAHouseholdsEpisodesByOpeningAndByLastFinding) {
+  auto store = AlertStore::Open(":memory:");
+  Alert a = SampleAlert();  // frozen (acute), household 2
+  a.last_finding_at_s = a.opened_at_s + 3600;
+  ASSERT_TRUE(store->InsertAlert(&a));
+  Alert b = SampleAlert();
+  b.kind = AlertKind::kInactivity;
+  b.opened_at_s = a.opened_at_s + 7200;
+  b.last_finding_at_s = b.opened_at_s;
+  ASSERT_TRUE(store->InsertAlert(&b));
+  Alert c = SampleAlert();
+  c.kind = AlertKind::kDecline;  // trend
+  c.last_finding_at_s = a.opened_at_s + 99999;
+  ASSERT_TRUE(store->InsertAlert(&c));
+  EXPECT_EQ(store->GetAlert(a.id)->last_finding_at_s, a.opened_at_s + 3600);
+
+  auto found = store->FindOpened(2, AlertKind::kFrozen, a.opened_at_s);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->id, a.id);
+  EXPECT_FALSE(store->FindOpened(2, AlertKind::kInactivity, a.opened_at_s));
+  EXPECT_FALSE(store->FindOpened(1, AlertKind::kFrozen, a.opened_at_s));
+  auto acute = store->LatestOfClass(2, AlertClass::kAcute);
+  ASSERT_TRUE(acute);
+  EXPECT_EQ(acute->id, b.id);
+  EXPECT_EQ(store->LatestOfClass(2, AlertClass::kTrend)->id, c.id);
+  EXPECT_FALSE(store->LatestOfClass(2, AlertClass::kOps));
+  EXPECT_FALSE(store->LatestOfClass(0, AlertClass::kAcute));
+}
+
+TEST(AlertStoreTest, MigratesAVersion1Store) {
+  AlertTempDir dir;
+  const std::string path = dir.File("v1.db");
+  int64_t id = 0;
+  {
+    auto store = AlertStore::Open(path);
+    Alert a = SampleAlert();
+    ASSERT_TRUE(store->InsertAlert(&a));
+    id = a.id;
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP INDEX alerts_household; ALTER TABLE alerts DROP COLUMN "
+                         "last_finding_at; PRAGMA user_version=1;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  auto store = AlertStore::Open(path);
+  EXPECT_EQ(store->schema_version(), 2);
+  auto a = store->GetAlert(id);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->last_finding_at_s, a->opened_at_s) << "old alerts: the opening is what is known";
+  EXPECT_TRUE(store->FindOpened(2, AlertKind::kFrozen, a->opened_at_s));
+}
+
 TEST(AlertStoreTest, RefusesANewerSchema) {
   AlertTempDir dir;
   const std::string path = dir.File("future.db");
