@@ -28,6 +28,16 @@ struct AppMetrics::Impl {
   prometheus::Gauge* ckpt_age;
   prometheus::Gauge* ckpt_duration;
   prometheus::Gauge* store_size;
+  prometheus::Counter* wal_bytes;
+  prometheus::Counter* wal_records;
+  prometheus::Counter* wal_errors;
+  WalStats wal_seen;
+  prometheus::Histogram* wal_fsync;
+  prometheus::Gauge* wal_size;
+  prometheus::Counter* wal_replayed;
+  prometheus::Counter* wal_torn;
+  prometheus::Counter* wal_corrupt;
+  prometheus::Gauge* wal_replay_duration;
   prometheus::Gauge* rss;
   prometheus::Counter* cpu;
   double cpu_seen = 0;
@@ -110,6 +120,56 @@ AppMetrics::AppMetrics(prometheus::Registry& r, int shards, const std::string& v
                            .Help("Size of the SQLite alert store (database and WAL)")
                            .Register(r)
                            .Add({});
+  impl_->wal_bytes = &BuildCounter()
+                          .Name("gridwatch_wal_bytes_written_total")
+                          .Help("Bytes written to the write-ahead log of accepted readings")
+                          .Register(r)
+                          .Add({});
+  impl_->wal_records = &BuildCounter()
+                            .Name("gridwatch_wal_records_written_total")
+                            .Help("Readings written to the write-ahead log")
+                            .Register(r)
+                            .Add({});
+  impl_->wal_errors = &BuildCounter()
+                           .Name("gridwatch_wal_write_errors_total")
+                           .Help(
+                               "Batches of readings the write-ahead log could not write (those "
+                               "readings are only as safe as the next checkpoint)")
+                           .Register(r)
+                           .Add({});
+  impl_->wal_fsync = &BuildHistogram()
+                          .Name("gridwatch_wal_fsync_seconds")
+                          .Help("Duration of the write-ahead log's fdatasyncs")
+                          .Register(r)
+                          .Add({}, Histogram::BucketBoundaries{0.0001, 0.0005, 0.001, 0.005, 0.01,
+                                                               0.025, 0.05, 0.1, 0.25, 1});
+  impl_->wal_size = &BuildGauge()
+                         .Name("gridwatch_wal_size_bytes")
+                         .Help("Size of the write-ahead log's segments on disk")
+                         .Register(r)
+                         .Add({});
+  impl_->wal_replayed = &BuildCounter()
+                             .Name("gridwatch_wal_records_replayed_total")
+                             .Help(
+                                 "Readings replayed from the write-ahead log into the models at "
+                                 "start (accepted after the last checkpoint of the previous run)")
+                             .Register(r)
+                             .Add({});
+  auto& skipped = BuildCounter()
+                      .Name("gridwatch_wal_records_skipped_total")
+                      .Help(
+                          "Write-ahead log records found unreadable at start: torn (a write cut "
+                          "by a crash) or corrupt (damage elsewhere)")
+                      .Register(r);
+  impl_->wal_torn = &skipped.Add({{"reason", "torn"}});
+  impl_->wal_corrupt = &skipped.Add({{"reason", "corrupt"}});
+  impl_->wal_replay_duration = &BuildGauge()
+                                    .Name("gridwatch_wal_replay_duration_seconds")
+                                    .Help(
+                                        "How long reading and replaying the write-ahead log took "
+                                        "at start")
+                                    .Register(r)
+                                    .Add({});
   BuildGauge()
       .Name("gridwatch_build_info")
       .Help("Build information")
@@ -164,6 +224,22 @@ void AppMetrics::SetCheckpoint(double age_s, double duration_s) {
   if (duration_s >= 0) impl_->ckpt_duration->Set(duration_s);
 }
 void AppMetrics::SetStoreSize(double bytes) { impl_->store_size->Set(bytes); }
+
+void AppMetrics::SetWal(const WalStats& st) {
+  WalStats& seen = impl_->wal_seen;
+  impl_->wal_bytes->Increment(static_cast<double>(st.bytes_written - seen.bytes_written));
+  impl_->wal_records->Increment(static_cast<double>(st.records_written - seen.records_written));
+  impl_->wal_errors->Increment(static_cast<double>(st.write_errors - seen.write_errors));
+  seen = st;
+  impl_->wal_size->Set(static_cast<double>(st.size_bytes));
+}
+void AppMetrics::WalFsync(double seconds) { impl_->wal_fsync->Observe(seconds); }
+void AppMetrics::WalRecovered(const WalRecovery& rec, uint64_t replayed, double seconds) {
+  impl_->wal_replayed->Increment(static_cast<double>(replayed));
+  impl_->wal_torn->Increment(static_cast<double>(rec.torn_records));
+  impl_->wal_corrupt->Increment(static_cast<double>(rec.corrupt_records));
+  impl_->wal_replay_duration->Set(seconds);
+}
 
 void AppMetrics::RefreshProcess() {
   std::ifstream statm("/proc/self/statm");

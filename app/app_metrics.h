@@ -12,6 +12,13 @@
 //   gridwatch_checkpoint_age_seconds                       gauge, since the last checkpoint
 //   gridwatch_checkpoint_duration_seconds                  gauge, the last checkpoint's time
 //   gridwatch_store_size_bytes                             gauge, SQLite file(s)
+//   gridwatch_wal_bytes_written_total, gridwatch_wal_records_written_total,
+//   gridwatch_wal_write_errors_total                       counters, the readings write-ahead log
+//   gridwatch_wal_fsync_seconds                            histogram, its fdatasyncs
+//   gridwatch_wal_size_bytes                               gauge, its segments on disk
+//   gridwatch_wal_records_replayed_total                   counter, replayed into models at start
+//   gridwatch_wal_records_skipped_total{reason}            counter, torn / corrupt, found at start
+//   gridwatch_wal_replay_duration_seconds                  gauge, how long reading it took
 //   gridwatch_build_info{version}                          gauge 1
 //   gridwatch_process_resident_memory_bytes, gridwatch_process_cpu_seconds_total,
 //   gridwatch_process_open_fds, gridwatch_process_start_time_seconds  (from /proc/self)
@@ -23,6 +30,7 @@
 #include <string>
 
 #include "detect/finding.h"
+#include "wal/reading_wal.h"
 
 namespace prometheus {
 class Registry;
@@ -45,6 +53,11 @@ class AppMetrics {
   void AlertLatency(double seconds);
   void SetCheckpoint(double age_s, double duration_s);
   void SetStoreSize(double bytes);
+  // The write-ahead log: its running totals (the counters follow them; call from one thread),
+  // one fdatasync, and what the start-up found and replayed.
+  void SetWal(const WalStats& stats);
+  void WalFsync(double seconds);
+  void WalRecovered(const WalRecovery& recovery, uint64_t replayed, double seconds);
   // Reads /proc/self and updates the process gauges.
   void RefreshProcess();
 

@@ -1,18 +1,24 @@
 #include "app/service.h"
 
+#include <fcntl.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <expected>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "alert/alert_api.h"
@@ -31,6 +37,7 @@
 #include "config/registry.h"
 #include "detect/detector.h"
 #include "ingest/mqtt_source.h"
+#include "wal/reading_wal.h"
 
 namespace gridwatch {
 
@@ -48,35 +55,58 @@ using Ms = std::chrono::milliseconds;
 constexpr size_t kBatch = 4096;
 constexpr int kUsageRing = 96;   // recent readings kept per household for the usage API
 constexpr int kStopBoundS = 30;  // SIGTERM/SIGINT to exit, at most (else exit 1)
+// A checkpoint waits at most this long for the alert stage to take the shard's findings.
+constexpr int64_t kCheckpointWaitMs = 5000;
+constexpr size_t kMaxUnattachedPublishes = 100000;
+constexpr int64_t kWalErrorLogMs = 60000;  // WAL write errors are logged at most this often
+// Checkpoint files start with this and the WAL seq up to which the shard's readings are in the
+// model; then Detector::Save's bytes. A file without it (written before the WAL) means seq 0.
+constexpr char kCheckpointMagic[8] = {'G', 'W', 'C', 'K', 'W', 'A', 'L', '1'};
 
 int64_t SteadyMs() {
   return std::chrono::duration_cast<Ms>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
-// A reading on its way to a detect worker, stamped when ingest handed it over (latency).
+// A reading on its way to a detect worker, stamped when ingest handed it over (latency), with
+// its seq in the write-ahead log (0 without one).
 struct QueuedReading {
   Reading reading;
   int64_t handed_ms = 0;
+  uint64_t seq = 0;
 };
 
-// A finding on its way to the alert stage, with when its reading was handed over by ingest.
+// A finding on its way to the alert stage, with when its reading was handed over by ingest and
+// the shard that raised it.
 struct QueuedFinding {
   Finding finding;
   int64_t picked_up_ms = 0;
+  int shard = -1;
 };
 
-// The MQTT connection of ingest, lent to the alert stage for publishing.
+// The MQTT connection of ingest, lent to the alert stage for publishing. Until the source is
+// attached (started), messages wait here in order: the WAL replay at start opens alerts before
+// the connection exists.
 class SourcePublisher final : public MessagePublisher {
  public:
-  void Attach(MqttSource* source) { source_.store(source); }
+  void Attach(MqttSource* source) {
+    std::lock_guard lock(mu_);
+    source_ = source;
+    for (const auto& [topic, payload, qos] : waiting_) (void)source_->Publish(topic, payload, qos);
+    waiting_.clear();
+  }
   bool Publish(const std::string& topic, const std::string& payload, int qos) override {
-    MqttSource* s = source_.load();
-    return s && s->Publish(topic, payload, qos);
+    std::lock_guard lock(mu_);
+    if (source_) return source_->Publish(topic, payload, qos);
+    if (waiting_.size() >= kMaxUnattachedPublishes) return false;
+    waiting_.emplace_back(topic, payload, qos);
+    return true;
   }
 
  private:
-  std::atomic<MqttSource*> source_{nullptr};
+  std::mutex mu_;
+  MqttSource* source_ = nullptr;                                    // guarded by mu_
+  std::vector<std::tuple<std::string, std::string, int>> waiting_;  // guarded by mu_
 };
 
 // One detect shard: a Detector on its own thread, its queue, its recent readings (usage API)
@@ -94,20 +124,115 @@ struct Shard {
   std::atomic<uint64_t> tracked{0}, learning{0}, ready{0};
   std::atomic<int64_t> last_checkpoint_ms{0};
   std::atomic<double> checkpoint_s{-1};
+  uint64_t observed_seq = 0;                 // WAL seq of the newest reading observed (worker)
+  std::atomic<uint64_t> checkpoint_seq{0};   // WAL seq the shard's checkpoint on disk holds
+  std::atomic<uint64_t> findings_pushed{0};  // findings handed to the alert stage
+  std::atomic<uint64_t> findings_done{0};    // of those, applied by it
 };
 
-bool SaveCheckpoint(Shard& s) {
+// Writes the shard's checkpoint (holding its readings up to WAL seq `seq`) to a temporary file,
+// makes it durable and renames it over the old one: a power cut leaves the old or the new one,
+// never a torn one, and the WAL segments it allows to delete are only deleted after.
+bool SaveCheckpoint(Shard& s, uint64_t seq) {
   const std::string tmp = s.checkpoint_path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) return false;
+    out.write(kCheckpointMagic, sizeof kCheckpointMagic);
+    out.write(reinterpret_cast<const char*>(&seq), sizeof seq);
     s.detector->Save(out);
     out.flush();
     if (!out) return false;
   }
+  const int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+  const bool synced = fd >= 0 && ::fdatasync(fd) == 0;
+  if (fd >= 0) ::close(fd);
+  if (!synced) return false;
   std::error_code ec;
   fs::rename(tmp, s.checkpoint_path, ec);
-  return !ec;
+  if (ec) return false;
+  const int dir =
+      ::open(fs::path(s.checkpoint_path).parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
+  return true;
+}
+
+// Loads the shard's checkpoint, if any: 1 loaded (its WAL seq in *seq), 0 none, -1 unusable.
+int LoadCheckpoint(Shard& s, uint64_t* seq) {
+  std::ifstream in(s.checkpoint_path, std::ios::binary);
+  if (!in) return 0;
+  char magic[sizeof kCheckpointMagic] = {};
+  *seq = 0;
+  if (in.read(magic, sizeof magic) &&
+      std::memcmp(magic, kCheckpointMagic, sizeof kCheckpointMagic) == 0) {
+    if (!in.read(reinterpret_cast<char*>(seq), sizeof *seq)) return -1;
+  } else {
+    in.clear();
+    in.seekg(0);
+  }
+  return s.detector->Load(in) ? 1 : -1;
+}
+
+// Keeps the usage API's ring of recent readings.
+void RememberUsage(Shard& s, std::span<const Reading> batch, size_t nshards) {
+  for (const Reading& r : batch) {
+    const size_t local = r.household / nshards;
+    if (local < s.recent.size()) {
+      // Ring index by interval number; 30-minute interval assumed until the detector's band
+      // reports the real one (indexes agree for any fixed interval).
+      const int64_t interval = 1800;
+      s.recent[local][(r.ts_s / interval) % kUsageRing] =
+          static_cast<uint16_t>(std::min(65534.0f, r.energy_kwh * 1000.0f + 0.5f));
+    }
+  }
+}
+
+// What the write-ahead log replay at start did.
+struct WalReplay {
+  uint64_t replayed = 0;          // readings observed by the models
+  int64_t newest_ts = 0;          // newest reading ts among them
+  std::vector<Finding> findings;  // in order per shard (so per household)
+};
+
+// Opens the write-ahead log and replays into each shard, in seq order and in batches as the
+// workers do, the readings newer than its checkpoint's seq; every record also primes ingest's
+// dedupe (`source`, not started yet). No AdvanceTo: the live ticks take over from here.
+std::expected<std::unique_ptr<ReadingWal>, std::string> OpenAndReplayWal(
+    const std::string& dir, const WalOptions& options, std::vector<std::unique_ptr<Shard>>& shards,
+    MqttSource* source, WalRecovery* rec, WalReplay* replay) {
+  const size_t n = shards.size();
+  uint64_t newest_checkpoint = 0;
+  for (auto& s : shards) newest_checkpoint = std::max(newest_checkpoint, s->checkpoint_seq.load());
+  std::vector<std::vector<Reading>> pending(n);
+  auto flush = [&](size_t i) {
+    Shard& s = *shards[i];
+    s.detector->ObserveBatch(pending[i], &replay->findings);
+    RememberUsage(s, pending[i], n);
+    replay->replayed += pending[i].size();
+    pending[i].clear();
+  };
+  auto visit = [&](uint64_t first_seq, std::span<const Reading> readings) {
+    source->Prime(readings);
+    for (size_t k = 0; k < readings.size(); ++k) {
+      const Reading& r = readings[k];
+      const size_t i = r.household % n;
+      Shard& s = *shards[i];
+      if (first_seq + k <= s.checkpoint_seq.load()) continue;
+      s.observed_seq = first_seq + k;
+      replay->newest_ts = std::max(replay->newest_ts, r.ts_s);
+      pending[i].push_back(r);
+      if (pending[i].size() >= kBatch) flush(i);
+    }
+  };
+  ReadingWal::Options o;
+  o.segment_bytes = options.segment_mb << 20;
+  o.fsync_interval_ms = options.fsync_interval_ms;
+  auto wal = ReadingWal::Open(dir, o, newest_checkpoint, visit, rec);
+  for (size_t i = 0; i < n; ++i) flush(i);
+  return wal;
 }
 
 class ShardUsage final : public UsageProvider {
@@ -203,11 +328,13 @@ int Service::Run() {
   }
   bool restored = false;
   for (auto& s : shards) {
-    std::ifstream in(s->checkpoint_path, std::ios::binary);
-    if (!in) continue;
-    if (s->detector->Load(in)) {
+    uint64_t seq = 0;
+    const int loaded = LoadCheckpoint(*s, &seq);
+    if (loaded > 0) {
       restored = true;
-    } else {
+      s->checkpoint_seq.store(seq);
+      s->observed_seq = seq;
+    } else if (loaded < 0) {
       spdlog::warn("checkpoint {} does not fit this configuration; starting that shard fresh",
                    s->checkpoint_path);
     }
@@ -270,18 +397,43 @@ int Service::Run() {
   ShardUsage usage(&shards);
   AlertApi api(alerts.get(), tokens, &wall, &usage);
 
-  // --- ingest
+  // --- ingest: accepted readings go to the write-ahead log (one write per batch), then to the
+  // shard queues
   std::atomic<int64_t> data_now{0};
   std::atomic<uint64_t> dropped{0};
+  std::unique_ptr<ReadingWal> wal;      // opened before the source starts
+  std::atomic<uint64_t> handed_seq{0};  // every reading up to this seq is in its shard's queue
+  int64_t wal_error_logged_ms = -kWalErrorLogMs;  // ingest thread
   auto sink = [&](std::span<const Reading> batch) {
     int64_t newest = 0;
     const int64_t handed = SteadyMs();
+    uint64_t seq = 0, step = 0;  // the seq of each reading; step 0 when not logged
+    if (wal) {
+      const auto last = wal->Append(batch);
+      if (last) {
+        seq = *last - batch.size() + 1;
+        step = 1;
+      } else {
+        seq = wal->last_seq();
+        if (handed - wal_error_logged_ms >= kWalErrorLogMs) {
+          spdlog::error(
+              "write-ahead log: cannot write {} readings to {}: {}; they are only as safe as the "
+              "next checkpoint (gridwatch_wal_write_errors_total)",
+              batch.size(), wal->dir(), std::strerror(last.error()));
+          wal_error_logged_ms = handed;
+        }
+      }
+      const double sync_s = wal->SyncIfDue();
+      if (sync_s >= 0) app_metrics.WalFsync(sync_s);
+    }
     for (const Reading& r : batch) {
       newest = std::max(newest, r.ts_s);
       // Blocking push: backpressure reaches the MQTT queue instead of losing readings.
-      if (!shards[r.household % nshards]->queue->Push(QueuedReading{r, handed}))
+      if (!shards[r.household % nshards]->queue->Push(QueuedReading{r, handed, seq}))
         dropped.fetch_add(1);
+      seq += step;
     }
+    handed_seq.store(seq - step);
     int64_t cur = data_now.load();
     while (newest > cur && !data_now.compare_exchange_weak(cur, newest)) {
     }
@@ -294,7 +446,53 @@ int Service::Run() {
     spdlog::error("mqtt: {}", e.what());
     return 2;
   }
-  publisher.Attach(source.get());
+
+  // --- the write-ahead log: what the checkpoints do not hold is replayed into the models (and
+  // primes ingest's dedupe) before anything new comes in; its findings go to the alert stage
+  // first, as duplicates where the store already has them.
+  const std::string wal_dir = (fs::path(cfg.data_dir) / "wal").string();
+  if (cfg.wal.enabled || fs::exists(wal_dir)) {
+    const int64_t t0 = SteadyMs();
+    WalRecovery rec;
+    WalReplay replay;
+    auto opened = OpenAndReplayWal(wal_dir, cfg.wal, shards, source.get(), &rec, &replay);
+    if (!opened) {
+      spdlog::error("{}", opened.error());
+      return 1;
+    }
+    uint64_t alerts_opened = 0, duplicates = 0;
+    for (const Finding& f : replay.findings) {
+      if (f.state == FindingState::kRaised) app_metrics.Finding(f.kind);
+      const FindingResult r = alerts->OnFinding(f, FindingOrigin::kWalReplay);
+      alerts_opened += r == FindingResult::kOpened;
+      duplicates += r == FindingResult::kDuplicate;
+      if (r == FindingResult::kStoreError) spdlog::error("alert store refused a finding");
+    }
+    const double took_s = (SteadyMs() - t0) / 1000.0;
+    app_metrics.WalRecovered(rec, replay.replayed, took_s);
+    spdlog::info(
+        "write-ahead log {}: {} readings in {} segments read in {:.3f} s, {} replayed into the "
+        "models ({} findings: {} alerts opened, {} already applied)",
+        wal_dir, rec.records, rec.segments, took_s, replay.replayed, replay.findings.size(),
+        alerts_opened, duplicates);
+    if (rec.torn_records + rec.corrupt_records > 0 || !rec.problems.empty()) {
+      spdlog::warn("write-ahead log: {} torn and {} corrupt records skipped", rec.torn_records,
+                   rec.corrupt_records);
+      for (const std::string& p : rec.problems) spdlog::warn("write-ahead log: {}", p);
+    }
+    int64_t cur = data_now.load();
+    while (replay.newest_ts > cur && !data_now.compare_exchange_weak(cur, replay.newest_ts)) {
+    }
+    handed_seq.store((*opened)->last_seq());
+    if (cfg.wal.enabled) {
+      wal = std::move(*opened);
+    } else {
+      opened->reset();
+      std::error_code ec;
+      fs::remove_all(wal_dir, ec);
+      spdlog::warn("wal.enabled is false: the old write-ahead log was replayed and removed");
+    }
+  }
 
   // --- HTTP
   auto handler = [&](const HttpServerRequest& req) {
@@ -347,6 +545,41 @@ int Service::Run() {
   const bool data_clock = Lower(cfg.clock) == "data";
   const int64_t tick_ms = std::max(1, cfg.detect.tick_s) * 1000;
   const int64_t ckpt_ms = std::max<int64_t>(1, cfg.checkpoint_interval_s) * 1000;
+  // A shard's checkpoint, once the alert stage has applied every finding the shard raised: after
+  // a crash only the readings newer than the checkpoint are replayed, so a finding still queued
+  // would be lost. Then the WAL segments every checkpoint holds go.
+  auto checkpoint = [&](Shard* s, bool stopping) {
+    const int64_t t0 = SteadyMs();
+    while (s->findings_done.load() < s->findings_pushed.load() &&
+           SteadyMs() - t0 < kCheckpointWaitMs)
+      std::this_thread::sleep_for(Ms(2));
+    if (s->findings_done.load() < s->findings_pushed.load() && !stopping) {
+      spdlog::warn("checkpoint {} put off: the alert stage is behind", s->checkpoint_path);
+      return;
+    }
+    // Everything handed over up to `handed` is in the queues; if ours is empty now, this worker
+    // has observed all of its share of it.
+    uint64_t seq = s->observed_seq;
+    const uint64_t handed = handed_seq.load();
+    if (s->queue->Size() == 0) seq = std::max(seq, handed);
+    bool ok;
+    {
+      std::lock_guard lock(s->mu);
+      ok = SaveCheckpoint(*s, seq);
+    }
+    s->checkpoint_s.store((SteadyMs() - t0) / 1000.0);
+    s->last_checkpoint_ms.store(SteadyMs());
+    if (!ok) {
+      spdlog::error("checkpoint {} failed", s->checkpoint_path);
+      return;
+    }
+    s->checkpoint_seq.store(seq);
+    if (wal) {
+      uint64_t held = seq;
+      for (auto& other : shards) held = std::min(held, other->checkpoint_seq.load());
+      wal->DropThrough(held);
+    }
+  };
   for (auto& sp : shards) {
     Shard* s = sp.get();
     s->last_checkpoint_ms.store(SteadyMs());
@@ -364,6 +597,7 @@ int Service::Run() {
         for (const QueuedReading& q : queued) {
           batch.push_back(q.reading);
           if (oldest == 0 || q.handed_ms < oldest) oldest = q.handed_ms;
+          s->observed_seq = std::max(s->observed_seq, q.seq);
         }
         const bool closed = n == 0 && s->queue->Closed() && s->queue->Size() == 0;
         const int64_t picked = oldest ? oldest : SteadyMs();
@@ -373,16 +607,7 @@ int Service::Run() {
           s->feedback.clear();
           if (n) {
             s->detector->ObserveBatch(batch, &out);
-            for (const Reading& r : batch) {
-              const size_t local = r.household / nshards;
-              if (local < s->recent.size()) {
-                // Ring index by interval number; 30-minute interval assumed until the detector's
-                // band reports the real one (indexes agree for any fixed interval).
-                const int64_t interval = 1800;
-                s->recent[local][(r.ts_s / interval) % kUsageRing] =
-                    static_cast<uint16_t>(std::min(65534.0f, r.energy_kwh * 1000.0f + 0.5f));
-              }
-            }
+            RememberUsage(*s, batch, nshards);
           }
           const int64_t now_ms = SteadyMs();
           if (now_ms >= next_tick || closed) {
@@ -394,18 +619,14 @@ int Service::Run() {
             s->learning.store(st.households_learning);
             s->ready.store(st.households_ready);
           }
-          if (now_ms - s->last_checkpoint_ms.load() >= ckpt_ms || closed) {
-            const int64_t t0 = SteadyMs();
-            if (!SaveCheckpoint(*s)) spdlog::error("checkpoint {} failed", s->checkpoint_path);
-            s->checkpoint_s.store((SteadyMs() - t0) / 1000.0);
-            s->last_checkpoint_ms.store(SteadyMs());
-          }
         }
         for (Finding& f : out) {
           if (f.state == FindingState::kRaised) app_metrics.Finding(f.kind);
-          finding_queue.Push(QueuedFinding{std::move(f), picked});
+          s->findings_pushed.fetch_add(1);
+          finding_queue.Push(QueuedFinding{std::move(f), picked, s->index});
         }
         out.clear();
+        if (SteadyMs() - s->last_checkpoint_ms.load() >= ckpt_ms || closed) checkpoint(s, closed);
         if (closed) break;
       }
     });
@@ -421,6 +642,7 @@ int Service::Run() {
         if (r == FindingResult::kOpened)
           app_metrics.AlertLatency((SteadyMs() - qf->picked_up_ms) / 1000.0);
         if (r == FindingResult::kStoreError) spdlog::error("alert store refused a finding");
+        if (qf->shard >= 0) shards[qf->shard]->findings_done.fetch_add(1);
       } else if (finding_queue.Closed() && finding_queue.Size() == 0) {
         break;
       }
@@ -433,6 +655,7 @@ int Service::Run() {
 
   dispatcher.Start();
   source->Start();
+  publisher.Attach(source.get());
   spdlog::info("serving: broker {}, {} detect shards, clock {}", cfg.mqtt.broker, nshards,
                data_clock ? "data" : "wall");
 
@@ -476,6 +699,10 @@ int Service::Run() {
         spdlog::error("SIGHUP: nothing reloaded: {}", e.what());
       }
     }
+    if (wal) {  // fdatasync on time even when no readings come
+      const double sync_s = wal->SyncIfDue();
+      if (sync_s >= 0) app_metrics.WalFsync(sync_s);
+    }
     const int64_t now = SteadyMs();
     if (now - last_refresh >= 1000) {
       last_refresh = now;
@@ -505,6 +732,7 @@ int Service::Run() {
         if (!ec) bytes += static_cast<double>(sz);
       }
       app_metrics.SetStoreSize(bytes);
+      if (wal) app_metrics.SetWal(wal->stats());
       app_metrics.RefreshProcess();
     }
   }
@@ -526,6 +754,7 @@ int Service::Run() {
   source->Stop();  // no new readings; held ones flushed to the sink
   for (auto& s : shards) s->queue->Close();
   for (auto& s : shards) s->thread.join();
+  if (wal && !wal->Sync()) spdlog::error("write-ahead log: fdatasync failed at stop");
   finding_queue.Close();
   alert_thread.join();
   dispatcher.RunOnce();  // one last pass for what the drain opened

@@ -1,9 +1,15 @@
 // Service: `gridwatch serve` — the stages wired together. MQTT readings come in through ingest's
-// MqttSource, are sharded by household over detect workers (each owns one Detector and its
-// checkpoint), findings go through a bounded queue to the alert stage (AlertManager, SQLite
+// MqttSource, are written to the write-ahead log (data_dir/wal, one write per batch), are sharded
+// by household over detect workers (each owns one Detector and its checkpoint, which records the
+// WAL seq it holds), findings go through a bounded queue to the alert stage (AlertManager, SQLite
 // store, outbox Dispatcher), and one HTTP port serves /metrics, /healthz, /readyz and the REST
-// API. Signals arrive as flags: stop (SIGTERM/SIGINT: drain, checkpoint, flush, disconnect,
-// exit 0) and reload (SIGHUP: the households registry for detect; see README).
+// API. At start, checkpoints are restored and the WAL readings newer than each shard's
+// checkpoint are replayed into it (and prime ingest's dedupe) before anything new comes in; their
+// findings reach the alert stage as FindingOrigin::kWalReplay (already-stored ones change
+// nothing). A shard checkpoints only once the alert stage has applied all its findings, so that
+// nothing a crash interrupts falls between the checkpoint and the replay. Signals arrive as flags:
+// stop (SIGTERM/SIGINT: drain, checkpoint, flush, disconnect, exit 0) and reload (SIGHUP: the
+// households registry for detect; see README).
 //
 // Thread-safe: Run() on one thread; RequestStop/RequestReload from anywhere (signal-safe).
 #pragma once
