@@ -74,6 +74,25 @@ double MetricValue(const std::string& scrape, const std::string& metric,
   return total;
 }
 
+bool WaitMetric(int port, const std::string& metric, double at_least,
+                std::chrono::milliseconds timeout, const std::string& filter) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (MetricValue(HttpGet(port, "/metrics").body, metric, filter) >= at_least) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+bool WaitReady(int port, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (HttpGet(port, "/readyz").status == 200) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
 GridwatchProcess::GridwatchProcess(std::vector<std::string> args, std::string log_dir)
     : out_path_(log_dir + "/gridwatch.out"), err_path_(log_dir + "/gridwatch.err") {
   pid_ = ::fork();

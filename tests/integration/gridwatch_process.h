@@ -1,12 +1,14 @@
 // GridwatchProcess: the real `gridwatch` binary as a child process for end-to-end tests, with its
 // stdout/stderr in files, the HTTP port it printed, plain HTTP GETs against it, and SIGTERM /
-// SIGKILL. HttpGet is a minimal HTTP/1.0 client over a loopback socket.
+// SIGKILL. HttpGet is a minimal HTTP/1.0 client over a loopback socket; WaitMetric and WaitReady
+// poll /metrics and /readyz.
 //
 // Not thread-safe.
 #pragma once
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -27,6 +29,13 @@ HttpResult HttpGet(int port, const std::string& path);
 // -1 if absent.
 double MetricValue(const std::string& scrape, const std::string& metric,
                    const std::string& label_filter = "");
+
+// Polls /metrics until `metric` (optionally only lines containing `filter`) sums to at least
+// `at_least`, or the timeout; returns whether it got there.
+bool WaitMetric(int port, const std::string& metric, double at_least,
+                std::chrono::milliseconds timeout, const std::string& filter = "");
+// Polls /readyz until it answers 200, or the timeout.
+bool WaitReady(int port, std::chrono::milliseconds timeout);
 
 class GridwatchProcess {
  public:

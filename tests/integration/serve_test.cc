@@ -43,25 +43,6 @@ std::string Reading(const std::string& meter, int64_t ts, double kwh) {
          ",\"kwh\":" + std::to_string(kwh) + "}";
 }
 
-bool WaitMetric(int port, const std::string& metric, double at_least, milliseconds timeout,
-                const std::string& filter = "") {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (MetricValue(HttpGet(port, "/metrics").body, metric, filter) >= at_least) return true;
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-  return false;
-}
-
-bool WaitReady(int port, milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (HttpGet(port, "/readyz").status == 200) return true;
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-  return false;
-}
-
 struct Fixture {
   TempDir dir{"gw-serve-test"};
   MosquittoBroker broker;
