@@ -439,9 +439,21 @@ int Service::Run() {
     }
   };
   std::unique_ptr<MqttSource> source;
+  // Alerts and MQTT notifications go out on a connection of their own (client id + "-alerts",
+  // no subscriptions): on the readings connection each alert waited behind the PUBACKs of
+  // thousands of readings (Mosquitto serves one packet per connection per pass of its loop),
+  // seconds under load (BENCHMARKS.md, alert latency); and it is stopped after the final drain,
+  // so what the drain opens is still published.
+  std::unique_ptr<MqttSource> alert_link;
   try {
     source =
         std::make_unique<MqttSource>(cfg.mqtt, cfg.ingest, registry, metrics.get(), wall, sink);
+    MqttOptions alert_mqtt = cfg.mqtt;
+    alert_mqtt.client_id += "-alerts";
+    alert_mqtt.readings_topics.clear();
+    alert_mqtt.clean_session = true;
+    alert_link =
+        std::make_unique<MqttSource>(alert_mqtt, cfg.ingest, registry, nullptr, wall, nullptr);
   } catch (const std::exception& e) {
     spdlog::error("mqtt: {}", e.what());
     return 2;
@@ -654,8 +666,9 @@ int Service::Run() {
   });
 
   dispatcher.Start();
+  alert_link->Start();
+  publisher.Attach(alert_link.get());
   source->Start();
-  publisher.Attach(source.get());
   spdlog::info("serving: broker {}, {} detect shards, clock {}", cfg.mqtt.broker, nshards,
                data_clock ? "data" : "wall");
 
@@ -759,6 +772,7 @@ int Service::Run() {
   alert_thread.join();
   dispatcher.RunOnce();  // one last pass for what the drain opened
   dispatcher.Stop();
+  alert_link->Stop();  // after the drain: its alerts are published (QoS 1, acknowledged)
   http.Stop();
   stopped.store(true);
   watchdog.join();

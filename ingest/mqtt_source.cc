@@ -94,6 +94,10 @@ struct MqttSource::Impl : public virtual mqtt::iaction_listener {
     metrics->SetConnected(true);
     // Re-make the subscriptions on every connect (a persistent session keeps them, but a broker
     // that lost its state, or a changed topic list, needs them again). Not waited on here.
+    if (mqtt_options.readings_topics.empty()) {  // a publish-only connection: ready now
+      OnSubscribed();
+      return;
+    }
     try {
       auto topics = mqtt::string_collection::create(mqtt_options.readings_topics);
       std::vector<int> qos(mqtt_options.readings_topics.size(), mqtt_options.readings_qos);
