@@ -37,7 +37,9 @@ struct HugePageAllocator {
   void deallocate(T* p, size_t n) { munmap(p, Rounded(n)); }
 
   template <typename U>
-  bool operator==(const HugePageAllocator<U>&) const { return true; }
+  bool operator==(const HugePageAllocator<U>&) const {
+    return true;
+  }
 };
 
 }  // namespace gridwatch

@@ -114,16 +114,16 @@ class Detector {
   std::shared_ptr<const Registry> registry_;
   int shard_;
   int num_shards_;
-  int64_t now_s_ = 0;                   // the latest AdvanceTo time (readings do not move it)
-  std::vector<int32_t> holidays_;       // local day numbers, sorted
+  int64_t now_s_ = 0;              // the latest AdvanceTo time (readings do not move it)
+  std::vector<int32_t> holidays_;  // local day numbers, sorted
   // Local index = household / num_shards; backed by transparent huge pages where available.
   std::vector<HouseholdModel, HugePageAllocator<HouseholdModel>> models_;
-  std::vector<uint8_t> category_;       // local index -> index into params_
-  std::vector<ModelParams> params_;     // resolved parameters per category seen
-  int64_t off_from_ = 1, off_to_ = 0;   // UTC offset cache [from, to)
+  std::vector<uint8_t> category_;      // local index -> index into params_
+  std::vector<ModelParams> params_;    // resolved parameters per category seen
+  int64_t off_from_ = 1, off_to_ = 0;  // UTC offset cache [from, to)
   int32_t off_cached_ = 0;
   int32_t alpha_interval_ = -1;  // the interval alpha_forget_ was computed for
-  float alpha_forget_[2] = {};    // per day type: 1 - 2^(-1 / half-life in observations)
+  float alpha_forget_[2] = {};   // per day type: 1 - 2^(-1 / half-life in observations)
   DetectorStats stats_;
 };
 
