@@ -63,6 +63,13 @@ constexpr int64_t kWalErrorLogMs = 60000;  // WAL write errors are logged at mos
 // model; then Detector::Save's bytes. A file without it (written before the WAL) means seq 0.
 constexpr char kCheckpointMagic[8] = {'G', 'W', 'C', 'K', 'W', 'A', 'L', '1'};
 
+// Raises `v` to `to` if that is higher (several threads may raise it).
+void RaiseTo(std::atomic<int64_t>& v, int64_t to) {
+  int64_t cur = v.load();
+  while (to > cur && !v.compare_exchange_weak(cur, to)) {
+  }
+}
+
 int64_t SteadyMs() {
   return std::chrono::duration_cast<Ms>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
@@ -84,9 +91,9 @@ struct QueuedFinding {
   int shard = -1;
 };
 
-// The MQTT connection of ingest, lent to the alert stage for publishing. Until the source is
-// attached (started), messages wait here in order: the WAL replay at start opens alerts before
-// the connection exists.
+// The alert stage's MQTT connection (publish only, see alert_link in Run). Until it is attached
+// (started), messages wait here in order: the WAL replay at start opens alerts before the
+// connection exists.
 class SourcePublisher final : public MessagePublisher {
  public:
   void Attach(MqttSource* source) {
@@ -404,6 +411,10 @@ int Service::Run() {
   std::unique_ptr<ReadingWal> wal;      // opened before the source starts
   std::atomic<uint64_t> handed_seq{0};  // every reading up to this seq is in its shard's queue
   int64_t wal_error_logged_ms = -kWalErrorLogMs;  // ingest thread
+  auto sync_wal_if_due = [&] {  // ingest thread after each batch; supervisor when none come
+    const double sync_s = wal->SyncIfDue();
+    if (sync_s >= 0) app_metrics.WalFsync(sync_s);
+  };
   auto sink = [&](std::span<const Reading> batch) {
     int64_t newest = 0;
     const int64_t handed = SteadyMs();
@@ -423,8 +434,7 @@ int Service::Run() {
           wal_error_logged_ms = handed;
         }
       }
-      const double sync_s = wal->SyncIfDue();
-      if (sync_s >= 0) app_metrics.WalFsync(sync_s);
+      sync_wal_if_due();
     }
     for (const Reading& r : batch) {
       newest = std::max(newest, r.ts_s);
@@ -434,9 +444,7 @@ int Service::Run() {
       seq += step;
     }
     handed_seq.store(seq - step);
-    int64_t cur = data_now.load();
-    while (newest > cur && !data_now.compare_exchange_weak(cur, newest)) {
-    }
+    RaiseTo(data_now, newest);
   };
   std::unique_ptr<MqttSource> source;
   // Alerts and MQTT notifications go out on a connection of their own (client id + "-alerts",
@@ -492,9 +500,7 @@ int Service::Run() {
                    rec.corrupt_records);
       for (const std::string& p : rec.problems) spdlog::warn("write-ahead log: {}", p);
     }
-    int64_t cur = data_now.load();
-    while (replay.newest_ts > cur && !data_now.compare_exchange_weak(cur, replay.newest_ts)) {
-    }
+    RaiseTo(data_now, replay.newest_ts);
     handed_seq.store((*opened)->last_seq());
     if (cfg.wal.enabled) {
       wal = std::move(*opened);
@@ -712,10 +718,7 @@ int Service::Run() {
         spdlog::error("SIGHUP: nothing reloaded: {}", e.what());
       }
     }
-    if (wal) {  // fdatasync on time even when no readings come
-      const double sync_s = wal->SyncIfDue();
-      if (sync_s >= 0) app_metrics.WalFsync(sync_s);
-    }
+    if (wal) sync_wal_if_due();  // fdatasync on time even when no readings come
     const int64_t now = SteadyMs();
     if (now - last_refresh >= 1000) {
       last_refresh = now;

@@ -180,8 +180,7 @@ std::shared_ptr<const Registry> Registry::LoadCsv(const std::string& path) {
 std::shared_ptr<const Registry> Registry::FromHouseholds(std::vector<Household> households) {
   auto reg = std::shared_ptr<Registry>(new Registry());
   reg->households_.reserve(households.size());
-  for (auto& h : households)
-    Add("<households>", 0, std::move(h), nullptr, reg.get());
+  for (auto& h : households) Add("<households>", 0, std::move(h), nullptr, reg.get());
   return reg;
 }
 
@@ -196,12 +195,15 @@ std::optional<HouseholdIndex> Registry::FindHousehold(std::string_view id) const
 std::optional<HouseholdIndex> Registry::Index::Find(const std::vector<Household>& hs,
                                                     std::string_view key) const {
   if (slots_.empty()) return std::nullopt;
-  const size_t mask = slots_.size() - 1;
-  for (size_t s = std::hash<std::string_view>{}(key) & mask;; s = (s + 1) & mask) {
+  for (size_t s = Home(key);; s = (s + 1) & (slots_.size() - 1)) {
     const uint32_t i = slots_[s];
     if (i == kEmpty) return std::nullopt;
     if (key_of_(hs[i]) == key) return i;
   }
+}
+
+size_t Registry::Index::Home(std::string_view key) const {
+  return std::hash<std::string_view>{}(key) & (slots_.size() - 1);
 }
 
 void Registry::Index::Insert(const std::vector<Household>& hs, HouseholdIndex i) {
@@ -212,9 +214,8 @@ void Registry::Index::Insert(const std::vector<Household>& hs, HouseholdIndex i)
     for (uint32_t j : old)
       if (j != kEmpty) Insert(hs, j);
   }
-  const size_t mask = slots_.size() - 1;
-  size_t s = std::hash<std::string_view>{}(key_of_(hs[i])) & mask;
-  while (slots_[s] != kEmpty) s = (s + 1) & mask;
+  size_t s = Home(key_of_(hs[i]));
+  while (slots_[s] != kEmpty) s = (s + 1) & (slots_.size() - 1);
   slots_[s] = i;
   ++used_;
 }

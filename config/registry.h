@@ -63,6 +63,7 @@ class Registry {
 
    private:
     static constexpr uint32_t kEmpty = 0xFFFFFFFFu;
+    size_t Home(std::string_view key) const;  // the key's first slot (slots_ not empty)
     KeyOf key_of_;
     std::vector<uint32_t> slots_;
     size_t used_ = 0;

@@ -639,7 +639,7 @@ void Detector::Observe(const Reading& r, std::vector<Finding>* out) {
       m->high_kwh = 0;
     }
     m->cusum_high = std::clamp(m->cusum_high + inc, 0.0f, 2.0f * std::max(m->t_high, 1.0f));
-    m->high_kwh += std::max(0.0f, x - std::exp(lmu));
+    if (m->cusum_high > 0) m->high_kwh += std::max(0.0f, x - std::exp(lmu));  // explanation
     if (m->cusum_high <= 0) {
       if (open) Clear(h, m, AlertKind::kHighUsage, r.ts_s, out);
     }
