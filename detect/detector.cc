@@ -21,7 +21,8 @@ constexpr float kNightScale = 1e4f;   // uint16 night ring: kWh * 1e4
 constexpr float kEpsKwhPerH = 0.01f;  // added before logs: zeros and tiny readings
 constexpr float kGateFloor = 3.0f;
 constexpr float kMaxLearnedSpellH = 30.0f;
-constexpr int kColdRingDays = 7;  // peaks needed before a home's own threshold is used
+constexpr int kColdRingDays = 7;         // peaks needed before a home's own threshold is used
+constexpr int kRecoverQuarterHours = 4;  // activity that closes an idle episode (1 h)
 
 inline int KindBit(AlertKind k) { return 1 << static_cast<int>(k); }
 
@@ -369,6 +370,21 @@ void Detector::ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParam
     m->idle_week = week;
   }
   const float band = m->spread_kwh;
+  // An idle episode (inactivity or frozen) closes when normal activity returns: an hour's worth
+  // of intervals above the night's high level since its last spell ended. A fridge's or a
+  // timer's blip ends a spell but not the episode, so an absence of days with such blips is one
+  // alert, not one a day.
+  constexpr int kIdleKinds =
+      (1 << static_cast<int>(AlertKind::kInactivity)) | (1 << static_cast<int>(AlertKind::kFrozen));
+  if ((m->open_mask & kIdleKinds) && !m->idle_alerted && x > m->night_hi_kwh) {
+    m->recover_q = static_cast<uint8_t>(
+        std::min(255, m->recover_q + std::max(1, (m->interval_s + 450) / 900)));
+    if (m->recover_q >= kRecoverQuarterHours) {
+      Clear(h, m, AlertKind::kInactivity, ts, out);
+      Clear(h, m, AlertKind::kFrozen, ts, out);
+      m->recover_q = 0;
+    }
+  }
   auto end_run = [&]() {
     // The run's length enters its start bucket; for every bucket boundary (22, 02, 06, 10, 14,
     // 18 h local) that the run spanned, what remained of it from there enters that bucket too:
@@ -401,8 +417,9 @@ void Detector::ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParam
         put(bucket, b - off);
       }
     }
-    Clear(h, m, AlertKind::kInactivity, ts, out);
-    Clear(h, m, AlertKind::kFrozen, ts, out);
+    // The episode stays open across a spell's end: a fridge's or a timer's blip breaks the spell
+    // but is not the resident's return. It closes once normal activity has come back (above).
+    m->recover_q = 0;
     m->idle_n = 0;
     m->idle_blip = 0;
     m->idle_alerted = 0;
@@ -798,7 +815,8 @@ DetectorStats Detector::stats() const {
 }
 
 namespace {
-constexpr char kMagic[8] = {'G', 'W', 'D', 'E', 'T', '0', '0', '2'};  // 002: hour-major routine
+constexpr char kMagic[8] = {'G', 'W', 'D', 'E',
+                            'T', '0', '0', '3'};  // 003: idle episodes' recovery
 struct CheckpointHeader {
   char magic[8];
   uint32_t model_size;

@@ -87,6 +87,7 @@ struct alignas(64) HouseholdModel {
   uint8_t idle_blip = 0;
   uint8_t idle_bucket = 0;
   uint8_t idle_alerted = 0;
+  uint8_t recover_q = 0;  // quarter-hours of activity since an idle episode's last spell ended
   uint8_t night_next = 0;
   uint8_t night_count = 0;
   uint8_t open_severity[8] = {};

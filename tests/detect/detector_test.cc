@@ -103,6 +103,36 @@ TEST(DetectorTest, NightCollapseIsCaughtWhenTheMorningNeverComes) {
   EXPECT_LE(hits.front().at_ts - fall, 20 * 3600);
 }
 
+TEST(DetectorTest, AnAbsenceWithApplianceBlipsIsOneEpisodeUntilActivityReturns) {
+  auto d = MakeDetector();
+  auto rs = MakeRoutine(HomeSpec{}, kStart, 60);
+  const int64_t from = kStart + 50 * 86400 + 10 * 3600;  // 10:00 on day 50, for three days
+  const int64_t to = from + 72 * 3600;
+  InjectCollapse(&rs, from, to, 0.06);
+  // A timer or a freezer's defrost draws 0.25 kWh for one interval every 8 hours: each breaks
+  // the quiet spell, none is the resident.
+  for (auto& r : rs)
+    if (r.ts_s > from && r.ts_s <= to && (r.ts_s - from) % (8 * 3600) == 0) r.energy_kwh = 0.25f;
+  Trace run = Feed(d, rs);
+  // (A low day's total may be raised too: a kind of its own, merged into the same alert.)
+  auto idle = [](AlertKind k) { return k == AlertKind::kInactivity || k == AlertKind::kFrozen; };
+  auto raised = run.RaisedWelfareAfter(from);
+  raised.erase(std::remove_if(raised.begin(), raised.end(),
+                              [&](const Finding& f) { return f.at_ts > to || !idle(f.kind); }),
+               raised.end());
+  ASSERT_FALSE(raised.empty()) << "three days at standby raised nothing";
+  EXPECT_EQ(raised.size(), 1u) << "the blips reopened the episode " << raised.size() << " times";
+
+  // It closes once the resident is back (the routine after `to`), not at a blip.
+  std::vector<int64_t> cleared;
+  for (const auto& f : run.findings)
+    if (f.state == FindingState::kCleared && idle(f.kind) && f.at_ts >= from)
+      cleared.push_back(f.at_ts);
+  ASSERT_FALSE(cleared.empty()) << "the episode never closed";
+  EXPECT_GT(cleared.front(), to);
+  EXPECT_LT(cleared.front(), to + 36 * 3600);
+}
+
 TEST(DetectorTest, FrozenUseIsReportedAsFrozen) {
   auto d = MakeDetector();
   auto rs = MakeRoutine(HomeSpec{}, kStart, 60);
