@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""How well could ANY detector that judges a home's electricity level catch a collapse?
+
+An injected collapse (EVALUATION.md) is the home's own night standby: every reading is drawn
+from its 02-05 h readings of the last 14 nights. Real homes have quiet spells like that too
+(a day out, a long sleep, an empty house). A detector that sees only the level cannot tell an
+incident from a natural spell that looks the same, so the natural spells set a floor under its
+false alarms at each delay. This tool measures that floor on an evaluation set:
+
+1. Natural night-like spells: runs of readings each no higher than the largest 02-05 h reading
+   of the 14 days before, whose mean position in that night distribution (each reading's
+   mid-rank empirical CDF value, 0.5 on average for a draw from it) is at most --cdf-max (0.5 for the injected standby; 0.6
+   keeps most injected collapses and drops spells that sit at the top of the night range).
+   Spells that touch a labelled incident or ambiguous window (+-1 day) or the warm-up are not
+   natural and are left out.
+2. Their frequency per household-year by start time (day 07-20 h, night 22-02 h, the injection
+   windows of collapse_day and collapse_night) and length.
+3. An oracle: each home's day and night thresholds chosen IN HINDSIGHT so that its natural
+   spells exceed them at most budget/2 times a year each; a collapse is then caught when its
+   spell reaches the threshold (the delay is the threshold). Its recall within 24 h and median
+   delay over collapse_day and collapse_night are an upper bound for spell-length rules at that
+   false-alarm budget (optimistic: thresholds fitted on the very data, the level test assumed
+   to pass every incident, no false alarms from other kinds or other spells).
+
+Usage: tools/quiet_spell_bound.py SET_DIR [--timezone Europe/London] [--cdf-max 0.6]
+                                  [--budgets 2,4,8,16] [--json]
+SET_DIR holds labels.json and readings.csv[.gz] (gw_dataset.py's layout). Standard library only.
+"""
+import argparse
+import bisect
+import collections
+import csv
+import datetime as dt
+import gzip
+import json
+import os
+import statistics
+import sys
+
+DAY = 86400
+NIGHT_FROM_H, NIGHT_TO_H = 2, 5  # the injector's night: readings ending in (02:00, 05:00]
+REF_DAYS = 14
+
+
+def parse_ts(s):
+    s = s.strip()
+    if s.lstrip("-").isdigit():
+        return int(s)
+    return int(dt.datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp())
+
+
+def local_offset_fn(tz_name):
+    if not tz_name or tz_name == "UTC":
+        return lambda t: 0
+    from zoneinfo import ZoneInfo
+    tz = ZoneInfo(tz_name)
+    cache = {}
+
+    def off(t):
+        k = t // 3600
+        if k not in cache:
+            cache[k] = int(dt.datetime.fromtimestamp(t, tz).utcoffset().total_seconds())
+        return cache[k]
+    return off
+
+
+def read_set(set_dir):
+    with open(os.path.join(set_dir, "labels.json")) as f:
+        labels = json.load(f)
+    meter_to_house = {v["meter"]: k for k, v in labels["households"].items()}
+    path = os.path.join(set_dir, "readings.csv.gz")
+    opener = gzip.open if os.path.exists(path) else open
+    if not os.path.exists(path):
+        path = os.path.join(set_dir, "readings.csv")
+    readings = collections.defaultdict(list)
+    with opener(path, "rt") as f:
+        for row in csv.DictReader(f):
+            h = meter_to_house.get(row["meter"])
+            if h is not None:
+                readings[h].append((parse_ts(row["ts"]), float(row["kwh"])))
+    for rs in readings.values():
+        rs.sort()
+    return labels, readings
+
+
+def natural_spells(rs, interval, offset, excluded, t_from, cdf_max):
+    """Night-like spells of one home: list of (start, end, local start hour) after t_from."""
+    ref = []            # sorted night readings of the last REF_DAYS days
+    ref_q = collections.deque()  # (t, x) in time order, to expire them
+    spells = []
+    cur = None          # [start, end, cdf_sum, n]
+    prev_t = None
+
+    def close():
+        if cur and cur[2] / cur[3] <= cdf_max and cur[0] >= t_from:
+            s, e = cur[0], cur[1]
+            if not any(a - DAY <= e and s <= b + DAY for a, b in excluded):
+                spells.append((s, e, ((s + offset(s)) % DAY) / 3600.0))
+
+    for t, x in rs:
+        while ref_q and ref_q[0][0] < t - REF_DAYS * DAY:
+            _, old = ref_q.popleft()
+            del ref[bisect.bisect_left(ref, old)]
+        gap = prev_t is not None and t - prev_t > interval
+        prev_t = t
+        quiet = bool(ref) and x <= ref[-1]
+        if gap or not quiet:
+            close()
+            cur = None
+        if quiet:
+            # Mid-rank: a reading drawn from the night's own values scores 0.5 on average,
+            # ties (readings to the Wh) included.
+            c = (bisect.bisect_left(ref, x) + bisect.bisect_right(ref, x)) / (2.0 * len(ref))
+            if cur is None:
+                cur = [t - interval, t, c, 1]
+            else:
+                cur[1] = t
+                cur[2] += c
+                cur[3] += 1
+        loc_h = ((t + offset(t)) % DAY) / 3600.0
+        if NIGHT_FROM_H < loc_h <= NIGHT_TO_H:
+            bisect.insort(ref, x)
+            ref_q.append((t, x))
+    close()
+    return spells
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("set_dir")
+    ap.add_argument("--timezone", default="UTC", help="local time of the homes (default UTC)")
+    ap.add_argument("--cdf-max", type=float, default=0.6)
+    ap.add_argument("--budgets", default="2,4,8,16", help="false alarms per household-year")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    offset = local_offset_fn(args.timezone)
+    labels, readings = read_set(args.set_dir)
+    warm = labels.get("warmup_days", 28) * DAY
+    windows = collections.defaultdict(list)
+    for w in labels["incidents"] + labels.get("ambiguous", []):
+        windows[w["household"]].append((parse_ts(w["start"]), parse_ts(w["end"])))
+
+    lengths = {}  # house -> {"day": [...h], "night": [...h]}
+    years = {}
+    for h, rs in readings.items():
+        if len(rs) < 2:
+            continue
+        interval = labels["households"][h].get("interval_s") or min(
+            b[0] - a[0] for a, b in zip(rs, rs[1:]) if b[0] > a[0])
+        t_from = rs[0][0] + warm
+        years[h] = max(0.0, (rs[-1][0] - t_from) / (365.0 * DAY))
+        d = {"day": [], "night": []}
+        for s, e, hs in natural_spells(rs, interval, offset, windows[h], t_from, args.cdf_max):
+            if 7 <= hs < 20:
+                d["day"].append((e - s) / 3600.0)
+            elif hs >= 22 or hs < 2:
+                d["night"].append((e - s) / 3600.0)
+        lengths[h] = d
+    total_years = sum(years.values())
+    freq = {}
+    for cls, ds in (("day", (6, 8, 10, 12, 16, 24)), ("night", (8, 10, 12, 14, 16, 20))):
+        freq[cls] = {str(D): round(sum(1 for h in lengths for L in lengths[h][cls] if L >= D)
+                                   / max(total_years, 1e-9), 1) for D in ds}
+
+    collapses = [i for i in labels["incidents"] if i["type"] in ("collapse_day", "collapse_night")]
+    oracle = []
+    for budget in [float(b) for b in args.budgets.split(",")]:
+        thr = {}
+        for h, d in lengths.items():
+            k = max(0, int(budget / 2 * years[h]))  # spells each class may exceed
+            t = {}
+            for cls in ("day", "night"):
+                ls = sorted(d[cls], reverse=True)
+                # Exceeded by at most k natural spells: just above the (k+1)-th longest.
+                t[cls] = ls[k] + 0.5 if len(ls) > k else 0.5
+            thr[h] = t
+        delays = [thr[i["household"]]["day" if i["type"] == "collapse_day" else "night"]
+                  for i in collapses if i["household"] in thr]
+        oracle.append({
+            "budget_fa_per_hh_year": budget,
+            "recall_24h": round(sum(1 for x in delays if x <= 24) / max(1, len(delays)), 3),
+            "median_delay_h": statistics.median(delays) if delays else None,
+            "median_day_threshold_h": statistics.median(t["day"] for t in thr.values()),
+            "median_night_threshold_h": statistics.median(t["night"] for t in thr.values()),
+        })
+    out = {"set": os.path.basename(os.path.normpath(args.set_dir)), "household_years":
+           round(total_years, 1), "cdf_max": args.cdf_max,
+           "natural_spells_per_hh_year_at_least_h": freq, "oracle": oracle,
+           "collapses": len(collapses)}
+    if args.json:
+        print(json.dumps(out, indent=1))
+        return
+    print("%s: %.1f household-years after warm-up, %d day/night collapses, cdf-max %.2f" % (
+        out["set"], total_years, len(collapses), args.cdf_max))
+    for cls in ("day", "night"):
+        print("natural night-like spells starting %s, per household-year, >= h: %s" % (
+            "07-20 h" if cls == "day" else "22-02 h",
+            "  ".join("%s h: %s" % kv for kv in freq[cls].items())))
+    print("| FA budget /hh-yr | oracle collapse@24h | oracle median delay h | "
+          "median day / night threshold h |")
+    print("|---|---|---|---|")
+    for o in oracle:
+        print("| %g | %.3f | %.1f | %.1f / %.1f |" % (
+            o["budget_fa_per_hh_year"], o["recall_24h"], o["median_delay_h"],
+            o["median_day_threshold_h"], o["median_night_threshold_h"]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
