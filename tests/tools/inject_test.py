@@ -9,6 +9,8 @@ import subprocess
 import sys
 import tempfile
 
+from tool_check import report
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DATASET = "/work/shared/eval/gw_dataset.py"
 SRC = "/work/shared/data/refit-15min/households"
@@ -41,10 +43,7 @@ def main():
             errors.append("types %s" % sorted(set(t for _, t in per)))
         if max(per.values()) != 3:
             errors.append("counts per home and type %s" % dict(per))
-    for e in errors:
-        print("FAIL", e)
-    print("ok" if not errors else "%d failures" % len(errors))
-    return 1 if errors else 0
+    return report(errors)
 
 
 if __name__ == "__main__":

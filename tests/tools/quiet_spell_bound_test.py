@@ -12,6 +12,8 @@ import subprocess
 import sys
 import tempfile
 
+from tool_check import report
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOOL = os.path.join(ROOT, "tools", "quiet_spell_bound.py")
 T0 = int(dt.datetime(2023, 1, 1, tzinfo=dt.timezone.utc).timestamp())
@@ -86,10 +88,7 @@ def main():
         errors.append("budget 20: day threshold %s, want under 10 h" % o20["median_day_threshold_h"])
     if o2["recall_24h"] != 1.0 or out["collapses"] != 1:
         errors.append("oracle recall %s of %s collapses" % (o2["recall_24h"], out["collapses"]))
-    for e in errors:
-        print("FAIL", e)
-    print("ok" if not errors else "%d failures" % len(errors))
-    return 1 if errors else 0
+    return report(errors)
 
 
 if __name__ == "__main__":

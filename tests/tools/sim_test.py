@@ -12,6 +12,8 @@ import subprocess
 import sys
 import tempfile
 
+from tool_check import report
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SIM = os.path.join(ROOT, "tools", "gw_sim.py")
 TYPES = {"collapse_day", "collapse_frozen", "collapse_night", "high_usage", "decline",
@@ -76,10 +78,7 @@ def main():
         n_reg = sum(1 for i in labels["incidents"] if i["type"] == "away_registered")
         if len(absences) != n_reg or (absences and absences[0]["reason"] != "visiting family"):
             errors.append("absences.csv rows %d, registered %d" % (len(absences), n_reg))
-    for e in errors:
-        print("FAIL", e)
-    print("ok" if not errors else "%d failures" % len(errors))
-    return 1 if errors else 0
+    return report(errors)
 
 
 if __name__ == "__main__":
