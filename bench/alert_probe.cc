@@ -10,7 +10,8 @@
 //       writes the registry rows of the trigger homes (with a header; append them without it).
 //   gridwatch-alert-probe --warmup --broker URL --homes N --end-ts E [--metrics-url URL]
 //       publishes, for every trigger home, 48 h of 15-minute readings with a varying standby
-//       (so the night's standby is learned and never zero), then three zero readings (45 min:
+//       at night (so the night's standby is learned and never zero) and use 07–22 h UTC (a
+//       lived-in home: no quiet-spell alert is open), then three zero readings (45 min:
 //       below no_power's 1 h), ending at E - 900; batched, QoS 1. With --metrics-url, waits
 //       until gridwatch accepted all of them.
 //   gridwatch-alert-probe --broker URL --homes N --end-ts E [--rate R] [--delay S]
@@ -222,9 +223,15 @@ int main(int argc, char** argv) {
       for (uint64_t h = 0; h < homes;) {
         payload = "{\"readings\":[";
         for (size_t n = 0; n < kPerMessage && h < homes; ++n, ++h, ++readings) {
-          const double kwh =
-              k >= kHistory ? 0.0
-                            : 0.05 + 0.001 * static_cast<double>((h * 7919 + k * 104729) % 300);
+          // A lived-in home: a varying standby at night, someone up and about 07–22 h (UTC, the
+          // time zone of broker_bench.sh's gridwatch), so that no quiet-spell alert is open when
+          // the opener comes.
+          const uint64_t spread = (h * 7919 + static_cast<uint64_t>(k) * 104729) % 300;
+          const int hour = static_cast<int>(((ts - 1) % 86400 + 86400) % 86400 / 3600);
+          const double kwh = k >= kHistory ? 0.0
+                             : (hour >= 7 && hour < 22)
+                                 ? 0.15 + 0.001 * static_cast<double>(spread)
+                                 : 0.05 + 0.0001 * static_cast<double>(spread);
           std::snprintf(item, sizeof item, "%s{\"meter\":\"%s\",\"ts\":%lld,\"kwh\":%.3f}",
                         n ? "," : "", MeterId(h).c_str(), static_cast<long long>(ts), kwh);
           payload += item;
