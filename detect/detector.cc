@@ -21,8 +21,9 @@ constexpr float kNightScale = 1e4f;   // uint16 night ring: kWh * 1e4
 constexpr float kEpsKwhPerH = 0.01f;  // added before logs: zeros and tiny readings
 constexpr float kGateFloor = 3.0f;
 constexpr float kMaxLearnedSpellH = 30.0f;
-constexpr int kColdRingDays = 7;         // peaks needed before a home's own threshold is used
-constexpr int kRecoverQuarterHours = 4;  // activity that closes an idle episode (1 h)
+constexpr int kColdRingDays = 7;  // peaks needed before a home's own threshold is used
+constexpr int kRecoverMin = 60;   // activity that closes an idle episode (minutes)
+constexpr int64_t kEpisodeMaxQuietGapMin = 24 * 60;  // ... or a day without alert-worthy quiet
 
 inline int KindBit(AlertKind k) { return 1 << static_cast<int>(k); }
 
@@ -358,6 +359,33 @@ float Detector::IdleThresholdH(const HouseholdModel& m, const KindParams& kp, in
          Sensitivity(m, AlertKind::kInactivity);
 }
 
+// An idle episode (inactivity or frozen) closes when normal activity returns, not when a spell
+// ends: a freezer's defrost or a timer breaks the spell but is not the resident coming back, so
+// an absence of days with such blips stays one alert. Activity is use above the night's high
+// level, or use that breaks or strains a quiet spell's band (for homes whose day never tops the
+// night, as with night storage heating). It fills a leaky bucket — an interval's minutes in,
+// half as many out for each quiet interval — and an hour's worth closes the episode.
+void Detector::Recover(HouseholdIndex h, HouseholdModel* m, int64_t ts, bool active,
+                       std::vector<Finding>* out) {
+  constexpr int kIdleKinds =
+      (1 << static_cast<int>(AlertKind::kInactivity)) | (1 << static_cast<int>(AlertKind::kFrozen));
+  if (!(m->open_mask & kIdleKinds) || m->idle_alerted) {
+    m->recover_min = 0;
+    return;
+  }
+  const int iv_min = std::max(1, m->interval_s / 60);
+  const int r = active ? m->recover_min + iv_min : m->recover_min - (iv_min + 1) / 2;
+  m->recover_min = static_cast<uint16_t>(std::clamp(r, 0, 65535));
+  // A day with no alert-worthy quiet spell ends the episode too, whatever the activity looked
+  // like: an episode left open would absorb the findings of a later, new incident.
+  const bool stale = ts / 60 - static_cast<int64_t>(m->idle_quiet_min) >= kEpisodeMaxQuietGapMin;
+  if (m->recover_min >= kRecoverMin || stale) {
+    Clear(h, m, AlertKind::kInactivity, ts, out);
+    Clear(h, m, AlertKind::kFrozen, ts, out);
+    m->recover_min = 0;
+  }
+}
+
 void Detector::ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParams& p, float x,
                            int64_t ts, int sod, int dt, int days_of_type, float lmu, float lsig,
                            std::vector<Finding>* out) {
@@ -370,21 +398,6 @@ void Detector::ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParam
     m->idle_week = week;
   }
   const float band = m->spread_kwh;
-  // An idle episode (inactivity or frozen) closes when normal activity returns: an hour's worth
-  // of intervals above the night's high level since its last spell ended. A fridge's or a
-  // timer's blip ends a spell but not the episode, so an absence of days with such blips is one
-  // alert, not one a day.
-  constexpr int kIdleKinds =
-      (1 << static_cast<int>(AlertKind::kInactivity)) | (1 << static_cast<int>(AlertKind::kFrozen));
-  if ((m->open_mask & kIdleKinds) && !m->idle_alerted && x > m->night_hi_kwh) {
-    m->recover_q = static_cast<uint8_t>(
-        std::min(255, m->recover_q + std::max(1, (m->interval_s + 450) / 900)));
-    if (m->recover_q >= kRecoverQuarterHours) {
-      Clear(h, m, AlertKind::kInactivity, ts, out);
-      Clear(h, m, AlertKind::kFrozen, ts, out);
-      m->recover_q = 0;
-    }
-  }
   auto end_run = [&]() {
     // The run's length enters its start bucket; for every bucket boundary (22, 02, 06, 10, 14,
     // 18 h local) that the run spanned, what remained of it from there enters that bucket too:
@@ -418,8 +431,7 @@ void Detector::ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParam
       }
     }
     // The episode stays open across a spell's end: a fridge's or a timer's blip breaks the spell
-    // but is not the resident's return. It closes once normal activity has come back (above).
-    m->recover_q = 0;
+    // but is not the resident's return. It closes once normal activity has come back (Recover).
     m->idle_n = 0;
     m->idle_blip = 0;
     m->idle_alerted = 0;
@@ -442,12 +454,15 @@ void Detector::ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParam
       if (m->idle_n < 65535) ++m->idle_n;
       m->idle_blip = 0;
     } else if (m->idle_blip || x > m->idle_hi + 3 * band || x + 3 * band < m->idle_lo) {
+      Recover(h, m, ts, true, out);
       end_run();
       return;
     } else {
       m->idle_blip = 1;
+      Recover(h, m, ts, true, out);
     }
   }
+  if (m->idle_blip == 0) Recover(h, m, ts, x > m->night_hi_kwh, out);
   const KindParams& kp = p[AlertKind::kInactivity];
   const float len_h = (ts - m->idle_since) / 3600.0f;
   const float t_h = IdleThresholdH(*m, kp, m->idle_bucket);
@@ -474,8 +489,9 @@ void Detector::ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParam
   if (elevated && !p[AlertKind::kFrozen].enabled) return;
   const Severity sev = len_h >= 12 || len_h >= 2 * t_h ? Severity::kCritical : Severity::kHigh;
   const bool open = m->open_mask & KindBit(kind);
+  m->idle_alerted = 1;  // this spell is (still) alert-worthy: it keeps the episode open
+  m->idle_quiet_min = static_cast<uint32_t>(ts / 60);
   if (open && static_cast<uint8_t>(sev) <= m->open_severity[static_cast<int>(kind)]) return;
-  m->idle_alerted = 1;
   Evidence e;
   e.since_ts = m->idle_since;
   e.duration_h = len_h;

@@ -78,6 +78,7 @@ struct alignas(64) HouseholdModel {
   uint16_t night_stats_day_count = 0;  // nights summarized so far
   uint16_t idle_n = 0;
   uint16_t zero_run = 0;
+  uint16_t recover_min = 0;        // open idle episode: minutes of recent activity (leaky)
   uint16_t open_mask = 0;          // kinds with a raised, not yet cleared finding
   uint16_t alerted_today = 0;      // kinds raised (or still open) during the current local day
   uint16_t open_at_day_start = 0;  // kinds open when the current local day began
@@ -87,7 +88,6 @@ struct alignas(64) HouseholdModel {
   uint8_t idle_blip = 0;
   uint8_t idle_bucket = 0;
   uint8_t idle_alerted = 0;
-  uint8_t recover_q = 0;  // quarter-hours of activity since an idle episode's last spell ended
   uint8_t night_next = 0;
   uint8_t night_count = 0;
   uint8_t open_severity[8] = {};
@@ -129,6 +129,7 @@ struct alignas(64) HouseholdModel {
   uint8_t decline_days = 0;     // consecutive days below the decline ratio
   int8_t sensitivity[8] = {};   // feedback notches per kind (+ = less sensitive)
   int32_t sensitivity_day = 0;  // day of the last decay step
+  uint32_t idle_quiet_min = 0;  // open idle episode: last alert-worthy quiet (epoch minutes)
 };
 
 static_assert(std::is_trivially_copyable_v<HouseholdModel>);

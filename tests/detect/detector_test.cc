@@ -105,10 +105,13 @@ TEST(DetectorTest, NightCollapseIsCaughtWhenTheMorningNeverComes) {
 
 TEST(DetectorTest, AnAbsenceWithApplianceBlipsIsOneEpisodeUntilActivityReturns) {
   auto d = MakeDetector();
-  auto rs = MakeRoutine(HomeSpec{}, kStart, 60);
+  auto rs = MakeRoutine(HomeSpec{}, kStart, 75);
   const int64_t from = kStart + 50 * 86400 + 10 * 3600;  // 10:00 on day 50, for three days
   const int64_t to = from + 72 * 3600;
   InjectCollapse(&rs, from, to, 0.06);
+  // Six days after the return, a fall: a new incident, which the closed episode must not hide.
+  const int64_t fall = to + 6 * 86400;  // 10:00 on day 59
+  InjectCollapse(&rs, fall, fall + 24 * 3600, 0.06);
   // A timer or a freezer's defrost draws 0.25 kWh for one interval every 8 hours: each breaks
   // the quiet spell, none is the resident.
   for (auto& r : rs)
@@ -131,6 +134,10 @@ TEST(DetectorTest, AnAbsenceWithApplianceBlipsIsOneEpisodeUntilActivityReturns) 
   ASSERT_FALSE(cleared.empty()) << "the episode never closed";
   EXPECT_GT(cleared.front(), to);
   EXPECT_LT(cleared.front(), to + 36 * 3600);
+  const auto later = run.RaisedWelfareAfter(fall);
+  EXPECT_TRUE(std::any_of(later.begin(), later.end(), [&](const Finding& f) {
+    return idle(f.kind) && f.at_ts < fall + 24 * 3600;
+  })) << "the fall after the absence raised nothing";
 }
 
 TEST(DetectorTest, FrozenUseIsReportedAsFrozen) {
