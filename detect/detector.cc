@@ -831,8 +831,8 @@ DetectorStats Detector::stats() const {
 }
 
 namespace {
-constexpr char kMagic[8] = {'G', 'W', 'D', 'E',
-                            'T', '0', '0', '3'};  // 003: idle episodes' recovery
+// 004: an idle episode's state (recovery bucket, last alert-worthy quiet).
+constexpr char kMagic[8] = {'G', 'W', 'D', 'E', 'T', '0', '0', '4'};
 struct CheckpointHeader {
   char magic[8];
   uint32_t model_size;
