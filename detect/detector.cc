@@ -57,6 +57,20 @@ float PriorActive(int slot) {
   return 0.3f;
 }
 
+// Calls f(bucket, boundary) for every idle-spell bucket boundary (22, 02, 06, 10, 14, 18 h
+// local) after a spell's local start and before `end` (UTC; `off` its UTC offset), oldest first,
+// until f returns true.
+template <typename F>
+void ForEachBoundary(int64_t start_local, int64_t off, int64_t end, F f) {
+  int64_t b = FloorDiv(start_local - 22 * 3600, 4 * 3600) * 4 * 3600 + 22 * 3600 + 4 * 3600;
+  for (int k = 0; k < 24 && b - off < end; ++k, b += 4 * 3600) {
+    const int bucket =
+        static_cast<int>(FloorDiv(b - 22 * 3600, 4 * 3600) % kIdleBuckets + kIdleBuckets) %
+        kIdleBuckets;
+    if (f(bucket, b - off)) return;
+  }
+}
+
 }  // namespace
 
 Detector::Detector(const DetectOptions& options, std::shared_ptr<const TimeZone> tz,
@@ -419,16 +433,11 @@ void Detector::ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParam
             std::max<int>(cell, std::min(255, static_cast<int>(len_h * 4 + 0.5f))));
       };
       put(m->idle_bucket, m->idle_since);
-      const int64_t start_local = m->idle_since + OffsetAt(m->idle_since);
-      const int64_t off = OffsetAt(end);
-      // First boundary after the start: boundaries are at 22 h + 4 h * k.
-      int64_t b = FloorDiv(start_local - 22 * 3600, 4 * 3600) * 4 * 3600 + 22 * 3600 + 4 * 3600;
-      for (int k = 0; k < 24 && b - off < end; ++k, b += 4 * 3600) {
-        const int bucket =
-            static_cast<int>(FloorDiv(b - 22 * 3600, 4 * 3600) % kIdleBuckets + kIdleBuckets) %
-            kIdleBuckets;
-        put(bucket, b - off);
-      }
+      ForEachBoundary(m->idle_since + OffsetAt(m->idle_since), OffsetAt(end), end,
+                      [&](int bucket, int64_t b) {
+                        put(bucket, b);
+                        return false;
+                      });
     }
     // The episode stays open across a spell's end: a fridge's or a timer's blip breaks the spell
     // but is not the resident's return. It closes once normal activity has come back (Recover).
@@ -474,7 +483,23 @@ void Detector::ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParam
             FormatRfc3339Utc(ts).c_str(), x, m->idle_lo, m->idle_hi, band, m->idle_blip, len_h,
             m->idle_bucket, t_h);
 #endif
-  if (!kp.enabled || len_h < t_h) return;
+  // The spell is judged against every time of day it has run through: from its start, against
+  // the longest spell begun in that bucket; from each bucket boundary it crossed (22, 02, 06, 10,
+  // 14, 18 h local), its remainder against the longest remainder that spells under way at that
+  // boundary had — as end_run() learns them. A night spell that runs on past the morning is then
+  // measured against this home's mornings, not only against its longest nights.
+  float t_h_used = t_h;
+  bool over = len_h >= t_h;
+  if (!over && kp.enabled && len_h >= kp.min_hours) {
+    ForEachBoundary(m->idle_since + OffsetAt(m->idle_since), OffsetAt(ts), ts,
+                    [&](int bucket, int64_t b) {
+                      const float tb = IdleThresholdH(*m, kp, bucket);
+                      over = (ts - b) / 3600.0f >= tb;
+                      if (over) t_h_used = tb;
+                      return over;
+                    });
+  }
+  if (!kp.enabled || !over) return;
   const float level = m->idle_sum / m->idle_n;
   const bool elevated = level > m->night_hi_kwh;
   // Which evidence judges the spell: at the night's level, the level CUSUM (use like the night's
@@ -496,7 +521,7 @@ void Detector::ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParam
   e.since_ts = m->idle_since;
   e.duration_h = len_h;
   e.score = len_h;
-  e.threshold = t_h;
+  e.threshold = t_h_used;
   e.days_seen = days_of_type;
   // Share of days on which this hour's use is above the night's usual level (normal approx.).
   const float pa = 0.5f * std::erfc((m->night_mu + m->night_sigma - lmu) / (lsig * 1.41421356f));
