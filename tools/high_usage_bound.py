@@ -21,7 +21,7 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from quiet_spell_bound import DAY, local_offset_fn, parse_ts, read_set  # noqa: E402
+from quiet_spell_bound import DAY, homes, local_offset_fn  # noqa: E402
 
 REF_DAYS = 28
 MIN_REF = 7  # readings of the hour needed before its median is trusted
@@ -69,20 +69,10 @@ def main():
     ap.add_argument("--hours", type=float, default=4.0, help="shortest episode")
     args = ap.parse_args()
     offset = local_offset_fn(args.timezone)
-    labels, readings = read_set(args.set_dir)
-    warm = labels.get("warmup_days", 28) * DAY
-    windows = collections.defaultdict(list)
-    for w in labels["incidents"] + labels.get("ambiguous", []):
-        windows[w["household"]].append((parse_ts(w["start"]), parse_ts(w["end"])))
     total, years, per_home = 0, 0.0, []
-    for h, rs in readings.items():
-        if len(rs) < 2:
-            continue
-        interval = labels["households"][h].get("interval_s") or min(
-            b[0] - a[0] for a, b in zip(rs, rs[1:]) if b[0] > a[0])
-        t_from = rs[0][0] + warm
-        y = max(1e-9, (rs[-1][0] - t_from) / (365.0 * DAY))
-        n = len(episodes(rs, interval, offset, windows[h], t_from, args.kw, args.hours))
+    for h, rs, interval, t_from, y, excluded in homes(args.set_dir):
+        y = max(y, 1e-9)
+        n = len(episodes(rs, interval, offset, excluded, t_from, args.kw, args.hours))
         total += n
         years += y
         per_home.append(n / y)

@@ -83,6 +83,24 @@ def read_set(set_dir):
     return labels, readings
 
 
+def homes(set_dir):
+    """Yields, per home of a set: (house, readings, interval_s, scored_from, household_years,
+    labelled windows) — scored_from is the end of the warm-up; the windows are every labelled
+    incident and ambiguous stretch of the home, as (start, end)."""
+    labels, readings = read_set(set_dir)
+    warm = labels.get("warmup_days", 28) * DAY
+    windows = collections.defaultdict(list)
+    for w in labels["incidents"] + labels.get("ambiguous", []):
+        windows[w["household"]].append((parse_ts(w["start"]), parse_ts(w["end"])))
+    for h, rs in readings.items():
+        if len(rs) < 2:
+            continue
+        interval = labels["households"][h].get("interval_s") or min(
+            b[0] - a[0] for a, b in zip(rs, rs[1:]) if b[0] > a[0])
+        t_from = rs[0][0] + warm
+        yield h, rs, interval, t_from, max(0.0, (rs[-1][0] - t_from) / (365.0 * DAY)), windows[h]
+
+
 def natural_spells(rs, interval, offset, excluded, t_from, cdf_max):
     """Night-like spells of one home: list of (start, end, local start hour) after t_from."""
     ref = []            # sorted night readings of the last REF_DAYS days
@@ -134,23 +152,14 @@ def main():
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     offset = local_offset_fn(args.timezone)
-    labels, readings = read_set(args.set_dir)
-    warm = labels.get("warmup_days", 28) * DAY
-    windows = collections.defaultdict(list)
-    for w in labels["incidents"] + labels.get("ambiguous", []):
-        windows[w["household"]].append((parse_ts(w["start"]), parse_ts(w["end"])))
-
+    with open(os.path.join(args.set_dir, "labels.json")) as f:
+        labels = json.load(f)
     lengths = {}  # house -> {"day": [...h], "night": [...h]}
     years = {}
-    for h, rs in readings.items():
-        if len(rs) < 2:
-            continue
-        interval = labels["households"][h].get("interval_s") or min(
-            b[0] - a[0] for a, b in zip(rs, rs[1:]) if b[0] > a[0])
-        t_from = rs[0][0] + warm
-        years[h] = max(0.0, (rs[-1][0] - t_from) / (365.0 * DAY))
+    for h, rs, interval, t_from, y, excluded in homes(args.set_dir):
+        years[h] = y
         d = {"day": [], "night": []}
-        for s, e, hs in natural_spells(rs, interval, offset, windows[h], t_from, args.cdf_max):
+        for s, e, hs in natural_spells(rs, interval, offset, excluded, t_from, args.cdf_max):
             if 7 <= hs < 20:
                 d["day"].append((e - s) / 3600.0)
             elif hs >= 22 or hs < 2:

@@ -4,15 +4,11 @@ routine, with known heavy-use episodes of its own (2 kW for 5 h on 6 days, 2 kW 
 days, 0.5 kW for 6 h on 3 days) and one labelled high_usage incident. Only the 6 long, large
 episodes are counted; the short ones, the small ones and the labelled one are not."""
 import datetime as dt
-import gzip
-import json
 import os
 import re
-import subprocess
 import sys
-import tempfile
 
-from tool_check import report
+from tool_check import report, run_on_set, write_one_home_set
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOOL = os.path.join(ROOT, "tools", "high_usage_bound.py")
@@ -22,10 +18,6 @@ LONG = {40, 60, 80, 100, 120, 140}  # +2 kW 14:00-19:00
 SHORT = {50, 70, 90, 110}           # +2 kW 14:00-16:00
 SMALL = {130, 150, 160}             # +0.5 kW 12:00-18:00
 INCIDENT = 180                      # +2 kW 14:00-20:00, labelled
-
-
-def rfc(t):
-    return dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def build(d):
@@ -39,32 +31,20 @@ def build(d):
             x += 1.0  # 2 kW for half an hour
         if day in SMALL and 12 <= h < 18:
             x += 0.25
-        rows.append("M1,%s,%.4f" % (rfc(t), x))
-    with gzip.open(os.path.join(d, "readings.csv.gz"), "wt") as f:
-        f.write("meter,ts,kwh\n" + "\n".join(rows) + "\n")
+        rows.append((t, x))
     start = T0 + INCIDENT * 86400 + 14 * 3600
-    labels = {"warmup_days": 28,
-              "households": {"H0": {"meter": "M1", "first": rfc(T0 + 1800),
-                                    "last": rfc(T0 + DAYS * 86400), "interval_s": 1800}},
-              "incidents": [{"household": "H0", "type": "high_usage", "start": rfc(start),
-                             "end": rfc(start + 6 * 3600)}],
-              "ambiguous": []}
-    with open(os.path.join(d, "labels.json"), "w") as f:
-        json.dump(labels, f)
+    write_one_home_set(d, T0, DAYS, rows, [("high_usage", start, start + 6 * 3600)])
 
 
 def main():
     errors = []
-    with tempfile.TemporaryDirectory() as d:
-        build(d)
-        r = subprocess.run([sys.executable, TOOL, d], capture_output=True, text=True)
-        if r.returncode != 0:
-            print(r.stderr)
-            return 1
-    m = re.search(r": ([0-9.]+) per household-year", r.stdout)
+    stdout = run_on_set(build, TOOL)
+    if stdout is None:
+        return 1
+    m = re.search(r": ([0-9.]+) per household-year", stdout)
     want = round(len(LONG) / ((DAYS - 28) / 365.0), 1)
     if not m or abs(float(m.group(1)) - want) > 0.051:
-        errors.append("got %r, want %s per household-year" % (r.stdout.strip(), want))
+        errors.append("got %r, want %s per household-year" % (stdout.strip(), want))
     return report(errors)
 
 

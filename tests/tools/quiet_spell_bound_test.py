@@ -4,15 +4,12 @@ every day except on known days out (10 h or 20 h at night standby, starting 09:0
 day out at a level above the night's (a light left on) that the night-like test must reject.
 The counts of natural spells and the oracle's thresholds must come out as constructed."""
 import datetime as dt
-import gzip
 import json
 import os
 import random
-import subprocess
 import sys
-import tempfile
 
-from tool_check import report
+from tool_check import report, run_on_set, write_one_home_set
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOOL = os.path.join(ROOT, "tools", "quiet_spell_bound.py")
@@ -22,10 +19,6 @@ OUT_10H = {40, 80, 120, 160, 200, 240, 280, 320}  # days out 09:00-19:00
 OUT_20H = {60, 260}                               # out 09:00-05:00, asleep to 07:00
 LIT = 300                                         # 09:00-19:00 at 3x the night level
 COLLAPSE_DAY = 350                                # labelled: must not count as natural
-
-
-def rfc(t):
-    return dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def build(d):
@@ -46,30 +39,17 @@ def build(d):
             x += 0.2 + 0.3 * rng.random()
         if day == LIT and 9 <= h < 19:
             x = 0.18
-        rows.append("M1,%s,%.4f" % (rfc(t), x))
-    with gzip.open(os.path.join(d, "readings.csv.gz"), "wt") as f:
-        f.write("meter,ts,kwh\n" + "\n".join(rows) + "\n")
+        rows.append((t, x))
     start = T0 + COLLAPSE_DAY * 86400 + 9 * 3600
-    labels = {"warmup_days": 28,
-              "households": {"H0": {"meter": "M1", "first": rfc(T0 + 1800),
-                                    "last": rfc(T0 + DAYS * 86400), "interval_s": 1800}},
-              "incidents": [{"household": "H0", "type": "collapse_day", "start": rfc(start),
-                             "end": rfc(start + 48 * 3600)}],
-              "ambiguous": []}
-    with open(os.path.join(d, "labels.json"), "w") as f:
-        json.dump(labels, f)
+    write_one_home_set(d, T0, DAYS, rows, [("collapse_day", start, start + 48 * 3600)])
 
 
 def main():
     errors = []
-    with tempfile.TemporaryDirectory() as d:
-        build(d)
-        r = subprocess.run([sys.executable, TOOL, d, "--json", "--budgets", "2,20"],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            print(r.stderr)
-            return 1
-        out = json.loads(r.stdout)
+    stdout = run_on_set(build, TOOL, "--json", "--budgets", "2,20")
+    if stdout is None:
+        return 1
+    out = json.loads(stdout)
     years = (DAYS - 28) / 365.0
     day = out["natural_spells_per_hh_year_at_least_h"]["day"]
     # 10 spells of >= 10 h start at 09:00 (the 8 + the 2 long ones, 22 h to the next 07:00); 2 of
