@@ -62,11 +62,11 @@ float PriorActive(int slot) {
 // until f returns true.
 template <typename F>
 void ForEachBoundary(int64_t start_local, int64_t off, int64_t end, F f) {
-  int64_t b = FloorDiv(start_local - 22 * 3600, 4 * 3600) * 4 * 3600 + 22 * 3600 + 4 * 3600;
-  for (int k = 0; k < 24 && b - off < end; ++k, b += 4 * 3600) {
+  constexpr int64_t kW = 86400 / kIdleBuckets;
+  int64_t b = FloorDiv(start_local - 22 * 3600, kW) * kW + 22 * 3600 + kW;
+  for (int k = 0; k < 6 * kIdleBuckets && b - off < end; ++k, b += kW) {
     const int bucket =
-        static_cast<int>(FloorDiv(b - 22 * 3600, 4 * 3600) % kIdleBuckets + kIdleBuckets) %
-        kIdleBuckets;
+        static_cast<int>(FloorDiv(b - 22 * 3600, kW) % kIdleBuckets + kIdleBuckets) % kIdleBuckets;
     if (f(bucket, b - off)) return;
   }
 }
@@ -445,7 +445,8 @@ void Detector::ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParam
     m->idle_blip = 0;
     m->idle_alerted = 0;
     m->idle_since = ts;
-    m->idle_bucket = static_cast<uint8_t>(((sod / 3600 + 2) % 24) / 4);  // 22–02 h is bucket 0
+    m->idle_bucket = static_cast<uint8_t>(((sod + 2 * 3600) % 86400) /
+                                          (86400 / kIdleBuckets));  // 22–02 h is bucket 0
   };
   if (m->idle_since == 0) end_run();
   if (m->idle_n == 0) {
@@ -453,7 +454,7 @@ void Detector::ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParam
     m->idle_sum = x;
     m->idle_n = 1;
     m->idle_since = ts - m->interval_s;
-    m->idle_bucket = static_cast<uint8_t>(((sod / 3600 + 2) % 24) / 4);
+    m->idle_bucket = static_cast<uint8_t>(((sod + 2 * 3600) % 86400) / (86400 / kIdleBuckets));
   } else {
     const float lo = std::min(m->idle_lo, x), hi = std::max(m->idle_hi, x);
     if (hi - lo <= band) {

@@ -29,7 +29,7 @@ inline constexpr int kNightRing = 96;    // recent 01–05 h readings kept
 inline constexpr int kHistoryDays = 42;  // days of daily peaks kept per detector
 inline constexpr int kFirstActivityDays = 28;
 inline constexpr int kIdleWeeks = 12;   // weeks of idle-run maxima kept
-inline constexpr int kIdleBuckets = 6;  // start-time buckets of idle runs (4 h each)
+inline constexpr int kIdleBuckets = 6;  // start-time buckets of idle runs (24 h / 6, from 22 h)
 
 // Daily peaks of a detector's score, quantized to uint8 (score * 2, saturating at 127.5).
 struct PeakHistory {
