@@ -42,6 +42,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/acks.h"
 #include "bench/metrics_scrape.h"
 
 namespace {
@@ -56,25 +57,15 @@ std::string MeterId(uint64_t i) {
 std::string HouseholdId(uint64_t i) { return "H" + MeterId(i); }
 
 // Counts acknowledgements (QoS 1 window) and, for the subscriber, receives alerts.
-class Callbacks : public mqtt::callback {
+class Callbacks : public gridwatch::PahoAcks {
  public:
-  void delivery_complete(mqtt::delivery_token_ptr) override {
-    acked.fetch_add(1);
-    std::lock_guard lock(mu);
-    cv.notify_all();
-  }
+  Callbacks() : PahoAcks("alert-probe") {}
   void message_arrived(mqtt::const_message_ptr msg) override {
     const auto at = Clock::now();
     std::lock_guard lock(mu);
     arrived.push_back({at, msg->get_topic(), msg->get_payload_str()});
     cv.notify_all();
   }
-  void connection_lost(const std::string& cause) override {
-    std::fprintf(stderr, "alert-probe: connection lost: %s\n", cause.c_str());
-  }
-  std::atomic<uint64_t> acked{0};
-  std::mutex mu;
-  std::condition_variable cv;
   struct Arrived {
     Clock::time_point at;
     std::string topic, payload;
@@ -152,8 +143,7 @@ void Publish(mqtt::async_client& cli, Callbacks& cb, uint64_t* published, const 
 }
 
 bool WaitAcked(Callbacks& cb, uint64_t published) {
-  std::unique_lock lock(cb.mu);
-  return cb.cv.wait_for(lock, std::chrono::seconds(120), [&] { return cb.acked >= published; });
+  return cb.WaitUntil(std::chrono::seconds(120), [&] { return cb.acked >= published; });
 }
 
 }  // namespace

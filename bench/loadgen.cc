@@ -35,24 +35,10 @@
 #include <thread>
 #include <vector>
 
+#include "bench/acks.h"
 #include "bench/metrics_scrape.h"
 
 namespace {
-
-class Acks : public mqtt::callback {
- public:
-  void delivery_complete(mqtt::delivery_token_ptr) override {
-    acked.fetch_add(1, std::memory_order_relaxed);
-    std::lock_guard lock(mu);
-    cv.notify_all();
-  }
-  void connection_lost(const std::string& cause) override {
-    std::fprintf(stderr, "loadgen: connection lost: %s\n", cause.c_str());
-  }
-  std::atomic<uint64_t> acked{0};
-  std::mutex mu;
-  std::condition_variable cv;
-};
 
 std::string MeterId(uint64_t i) {
   char b[32];
@@ -149,9 +135,7 @@ class RawPublisher {
     (void)Flush();
   }
 
-  std::atomic<uint64_t> acked{0};
-  std::mutex mu;
-  std::condition_variable cv;
+  gridwatch::AckCount acks;  // PUBACKs read back
 
  private:
   static void AppendLength(std::string* s, size_t n) {
@@ -203,14 +187,9 @@ class RawPublisher {
       }
       std::memmove(buf.data(), buf.data() + pos, have - pos);
       have -= pos;
-      if (n) {
-        acked.fetch_add(n);
-        std::lock_guard lock(mu);
-        cv.notify_all();
-      }
+      if (n) acks.Add(n);
     }
-    std::lock_guard lock(mu);
-    cv.notify_all();
+    acks.Notify();
   }
 
   int fd_ = -1;
@@ -227,13 +206,11 @@ SliceResult PublishSlice(const LoadSpec& spec, uint64_t lo, uint64_t hi, int rea
   SliceResult res;
   const std::string client_id =
       "gridwatch-loadgen-" + std::to_string(::getpid()) + "-" + std::to_string(index);
-  // One of the two clients; `acked`, `mu` and `cv` are the one in use's.
+  // One of the two clients; `acks` are the one in use's.
   std::unique_ptr<mqtt::async_client> paho;
-  Acks paho_acks;
+  gridwatch::PahoAcks paho_acks("loadgen");
   RawPublisher raw;
-  std::atomic<uint64_t>& acked = spec.raw ? raw.acked : paho_acks.acked;
-  std::mutex& mu = spec.raw ? raw.mu : paho_acks.mu;
-  std::condition_variable& cv = spec.raw ? raw.cv : paho_acks.cv;
+  gridwatch::AckCount& acks = spec.raw ? raw.acks : static_cast<gridwatch::AckCount&>(paho_acks);
   bool connected = false;
   if (spec.raw) {
     connected = raw.Connect(spec.broker, client_id);
@@ -283,14 +260,15 @@ SliceResult PublishSlice(const LoadSpec& spec, uint64_t lo, uint64_t hi, int rea
         if (in_msg == 0) topic = spec.topic_prefix + "/" + (spec.batch > 1 ? "batch" : MeterId(m));
       }
       if (spec.batch > 1) payload += "]}";
-      if (spec.qos > 0 && res.messages - acked.load() >= static_cast<uint64_t>(spec.window)) {
+      auto window_open = [&] {
+        return res.messages - acks.acked.load() < static_cast<uint64_t>(spec.window);
+      };
+      if (spec.qos > 0 && !window_open()) {
         if (spec.raw && !raw.Flush()) {
           std::fprintf(stderr, "loadgen: write failed\n");
           return res;
         }
-        std::unique_lock lock(mu);
-        cv.wait(lock,
-                [&] { return res.messages - acked.load() < static_cast<uint64_t>(spec.window); });
+        acks.Wait(window_open);
       }
       if (spec.raw) {
         if (!raw.Publish(topic, payload, spec.qos)) {
@@ -315,12 +293,10 @@ SliceResult PublishSlice(const LoadSpec& spec, uint64_t lo, uint64_t hi, int rea
     }
   }
   if (spec.raw && !raw.Flush()) return res;
-  if (spec.qos > 0) {
-    std::unique_lock lock(mu);
-    cv.wait_for(lock, std::chrono::seconds(300), [&] { return acked.load() >= res.messages; });
-  }
+  if (spec.qos > 0)
+    acks.WaitUntil(std::chrono::seconds(300), [&] { return acks.acked.load() >= res.messages; });
   res.end_ns = SteadyNs();
-  res.acked = spec.qos > 0 ? acked.load() : res.messages;
+  res.acked = spec.qos > 0 ? acks.acked.load() : res.messages;
   res.ok = 1;
   if (spec.raw) {
     raw.Disconnect();

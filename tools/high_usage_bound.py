@@ -21,7 +21,7 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from quiet_spell_bound import DAY, homes, local_offset_fn  # noqa: E402
+from quiet_spell_bound import DAY, homes, local_offset_fn, read_set  # noqa: E402
 
 REF_DAYS = 28
 MIN_REF = 7  # readings of the hour needed before its median is trusted
@@ -70,7 +70,7 @@ def main():
     args = ap.parse_args()
     offset = local_offset_fn(args.timezone)
     total, years, per_home = 0, 0.0, []
-    for h, rs, interval, t_from, y, excluded in homes(args.set_dir):
+    for _, rs, interval, t_from, y, excluded in homes(*read_set(args.set_dir)):
         y = max(y, 1e-9)
         n = len(episodes(rs, interval, offset, excluded, t_from, args.kw, args.hours))
         total += n

@@ -83,11 +83,10 @@ def read_set(set_dir):
     return labels, readings
 
 
-def homes(set_dir):
-    """Yields, per home of a set: (house, readings, interval_s, scored_from, household_years,
-    labelled windows) — scored_from is the end of the warm-up; the windows are every labelled
-    incident and ambiguous stretch of the home, as (start, end)."""
-    labels, readings = read_set(set_dir)
+def homes(labels, readings):
+    """Yields, per home of a set (read_set's labels and readings): (house, readings, interval_s,
+    scored_from, household_years, labelled windows) — scored_from is the end of the warm-up; the
+    windows are every labelled incident and ambiguous stretch of the home, as (start, end)."""
     warm = labels.get("warmup_days", 28) * DAY
     windows = collections.defaultdict(list)
     for w in labels["incidents"] + labels.get("ambiguous", []):
@@ -152,11 +151,10 @@ def main():
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     offset = local_offset_fn(args.timezone)
-    with open(os.path.join(args.set_dir, "labels.json")) as f:
-        labels = json.load(f)
+    labels, readings = read_set(args.set_dir)
     lengths = {}  # house -> {"day": [...h], "night": [...h]}
     years = {}
-    for h, rs, interval, t_from, y, excluded in homes(args.set_dir):
+    for h, rs, interval, t_from, y, excluded in homes(labels, readings):
         years[h] = y
         d = {"day": [], "night": []}
         for s, e, hs in natural_spells(rs, interval, offset, excluded, t_from, args.cdf_max):
