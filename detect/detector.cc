@@ -245,12 +245,15 @@ void Detector::Recalibrate(HouseholdModel* m, const ModelParams& p) {
   m->t_quiet = gate(m->quiet_hist);
   m->t_flat = gate(m->flat_hist);
   m->t_high = threshold(m->high_hist, AlertKind::kHighUsage, 2.0f);
-  // No morning activity: armed when mornings are regular (enough recorded days).
+  // No morning activity: armed when mornings are regular (enough recorded days). The usual
+  // time is the second-latest first activity of recent days: one odd day (back home at 14:00
+  // from a night away) would otherwise disarm the check for four weeks.
   m->morning_deadline_min = -1;
   if (m->learning_ready && m->first_act_count >= 14) {
-    int latest = 0;
-    for (int i = 0; i < m->first_act_count; ++i)
-      latest = std::max<int>(latest, m->first_act[i] * 5);
+    std::array<uint8_t, kFirstActivityDays> fa = m->first_act;
+    const auto second = fa.begin() + m->first_act_count - 2;
+    std::nth_element(fa.begin(), second, fa.begin() + m->first_act_count);
+    const int latest = *second * 5;
     const int deadline =
         latest + static_cast<int>(p[AlertKind::kNoMorningActivity].margin_hours * 60);
     if (latest <= 12 * 60) m->morning_deadline_min = static_cast<int16_t>(deadline);
@@ -735,7 +738,7 @@ void Detector::Observe(const Reading& r, std::vector<Finding>* out) {
             FormatRfc3339Utc(r.ts_s).c_str(), x, lx, lmu, lsig, m->night_mu, m->night_sigma,
             llr_level, m->s_quiet, m->t_quiet, m->s_flat, m->t_flat, m->cusum_high, m->t_high);
 #endif
-  // --- No morning activity: nothing by the latest first activity of recent weeks + margin,
+  // --- No morning activity: nothing by the usual first activity of recent weeks + margin,
   // when the evidence gate of the idle spells agrees (the hours since the night were ones in
   // which this home is rarely this quiet): a late riser's Sunday does not pass it.
   {
@@ -752,6 +755,7 @@ void Detector::Observe(const Reading& r, std::vector<Finding>* out) {
       e.duration_h = (r.ts_s - m->idle_since) / 3600.0;
       e.usual_first_activity_min = m->morning_deadline_min - static_cast<int>(kp.margin_hours * 60);
       e.days_seen = m->first_act_count;
+      e.days_usual = m->first_act_count - 1;
       e.day_type = dt;
       Emit(h, m, AlertKind::kNoMorningActivity, FindingState::kRaised, Severity::kHigh, r.ts_s, e,
            out);

@@ -80,13 +80,13 @@ void Explain(const TimeZone& tz, Finding* f) {
           since.c_str(), e.level_kwh_per_h * 1000, e.duration_h, en_day, e.days_usual, e.days_seen);
       return;
     case AlertKind::kNoMorningActivity:
-      f->summary_zh =
-          F("到 %s 仍无早间用电；近 %d 天该户最晚 %s 前开始用电", HhMm(tz, f->at_ts).c_str(),
-            e.days_seen, MinToHhMm(e.usual_first_activity_min).c_str());
+      f->summary_zh = F("到 %s 仍无早间用电；该户近 %d 天中有 %d 天在 %s 前开始用电",
+                        HhMm(tz, f->at_ts).c_str(), e.days_seen, e.days_usual,
+                        MinToHhMm(e.usual_first_activity_min).c_str());
       f->summary_en =
-          F("No morning activity by %s; in the last %d days this home was always "
-            "up by %s",
-            HhMm(tz, f->at_ts).c_str(), e.days_seen, MinToHhMm(e.usual_first_activity_min).c_str());
+          F("No morning activity by %s; on %d of the last %d days this home was up by %s",
+            HhMm(tz, f->at_ts).c_str(), e.days_usual, e.days_seen,
+            MinToHhMm(e.usual_first_activity_min).c_str());
       return;
     case AlertKind::kHighUsage:
       f->summary_zh =

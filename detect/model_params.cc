@@ -33,7 +33,7 @@ ModelParams DefaultModelParams() {
   // frozen: the same spells at a level above standby (lights or a heater on, nobody changing
   // anything); shares inactivity's spell threshold; enabled turns this kind on or off.
   set(AlertKind::kFrozen, true, 0, 0, 0, 0);
-  // no_morning_activity: margin_hours after the latest first activity of the last 4 weeks.
+  // no_morning_activity: margin_hours after the second-latest first activity of the last 4 weeks.
   set(AlertKind::kNoMorningActivity, true, 0, 0, 3.5, 0);
   // high_usage: min_kw = the least load left on that counts (a heater, a hob ring, an oven);
   // threshold = least evidence (nats per half-hour of data, CUSUM of the log-likelihood ratio

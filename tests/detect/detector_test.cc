@@ -103,6 +103,27 @@ TEST(DetectorTest, NightCollapseIsCaughtWhenTheMorningNeverComes) {
   EXPECT_LE(hits.front().at_ts - fall, 20 * 3600);
 }
 
+TEST(DetectorTest, OneLateMorningDoesNotDisarmTheMorningCheck) {
+  auto d = MakeDetector();
+  auto rs = MakeRoutine(HomeSpec{}, kStart, 60);
+  // Day 40: nobody up until 14:00 (back from a night away). With the latest first activity of
+  // four weeks as the usual time, this one day turned the morning check off until day 68.
+  const int64_t late = kStart + 40 * 86400;
+  InjectCollapse(&rs, late, late + 14 * 3600, 0.06);
+  // Ten days later a night collapse: the morning routine never comes.
+  const int64_t fall = kStart + 49 * 86400 + 23 * 3600;
+  InjectCollapse(&rs, fall, fall + 48 * 3600, 0.06);
+  Trace run = Feed(d, rs);
+  auto morning = run.Raised(AlertKind::kNoMorningActivity);
+  auto it = std::find_if(morning.begin(), morning.end(),
+                         [&](const Finding& f) { return f.at_ts >= fall; });
+  ASSERT_NE(it, morning.end()) << "the morning check was disarmed by one late day";
+  // Usual wake-up 07:00 ± 0.4 h, plus the 3.5 h margin.
+  EXPECT_LE(it->at_ts - fall, 13 * 3600) << (it->at_ts - fall) / 3600.0 << " h";
+  EXPECT_EQ(it->evidence.days_usual, it->evidence.days_seen - 1);
+  EXPECT_NE(it->summary_en.find("of the last"), std::string::npos) << it->summary_en;
+}
+
 TEST(DetectorTest, AnAbsenceWithApplianceBlipsIsOneEpisodeUntilActivityReturns) {
   auto d = MakeDetector();
   auto rs = MakeRoutine(HomeSpec{}, kStart, 75);
