@@ -161,6 +161,45 @@ TEST(DetectorTest, AnAbsenceWithApplianceBlipsIsOneEpisodeUntilActivityReturns) 
   })) << "the fall after the absence raised nothing";
 }
 
+TEST(DetectorTest, AnEpisodeWithoutActivityOrQuietClosesAfterADayAndCannotHideANewFall) {
+  auto d = MakeDetector();
+  auto rs = MakeRoutine(HomeSpec{}, kStart, 60);
+  // 10:00 on day 50: a quiet spell of 20 h opens an inactivity episode.
+  const int64_t first = kStart + 50 * 86400 + 10 * 3600;
+  const int64_t odd_from = first + 20 * 3600;  // 06:00 on day 51
+  const int64_t odd_to = odd_from + 72 * 3600;
+  InjectCollapse(&rs, first, odd_to, 0.06);
+  // Then three days that are neither the resident back nor an alert-worthy quiet spell: every
+  // 2 h a timer draws 0.3 kWh for one interval (each ends the spell; too little to count as an
+  // hour of activity), standby in between.
+  for (auto& r : rs)
+    if (r.ts_s > odd_from && r.ts_s <= odd_to && (r.ts_s - odd_from) % (2 * 3600) == 1800)
+      r.energy_kwh = 0.3f;
+  // 10:00 on day 53, within those days: a fall. A day after the last alert-worthy quiet spell
+  // the episode must have closed, so that the fall opens an alert of its own.
+  const int64_t fall = kStart + 53 * 86400 + 10 * 3600;
+  InjectCollapse(&rs, fall, fall + 24 * 3600, 0.06);
+  Trace run = Feed(d, rs);
+  auto idle = [](AlertKind k) { return k == AlertKind::kInactivity || k == AlertKind::kFrozen; };
+  const auto opened = run.RaisedWelfareAfter(first);
+  auto it = std::find_if(opened.begin(), opened.end(),
+                         [&](const Finding& f) { return idle(f.kind) && f.at_ts < odd_from; });
+  ASSERT_NE(it, opened.end()) << "the 20-h spell raised nothing";
+  int64_t closed = 0;
+  for (const auto& f : run.findings)
+    if (f.state == FindingState::kCleared && idle(f.kind) && f.at_ts > it->at_ts) {
+      closed = f.at_ts;
+      break;
+    }
+  ASSERT_NE(closed, 0) << "the episode never closed";
+  // Not at the timer's first draws (that is not the resident), but a day after the spell ended.
+  EXPECT_GE(closed, odd_from + 24 * 3600);
+  EXPECT_LE(closed, odd_from + 26 * 3600);
+  EXPECT_TRUE(std::any_of(opened.begin(), opened.end(), [&](const Finding& f) {
+    return idle(f.kind) && f.at_ts > fall && f.at_ts < fall + 24 * 3600;
+  })) << "the fall was hidden by the stale episode";
+}
+
 TEST(DetectorTest, FrozenUseIsReportedAsFrozen) {
   auto d = MakeDetector();
   auto rs = MakeRoutine(HomeSpec{}, kStart, 60);
