@@ -734,9 +734,10 @@ void Detector::Observe(const Reading& r, std::vector<Finding>* out) {
   if (static_cast<long>(h) == trace_h)
     fprintf(stderr,
             "T %s x=%.3f lx=%.2f slot=%.2f/%.2f night=%.2f/%.2f llr=%.2f sq=%.2f tq=%.2f sf=%.2f "
-            "tf=%.2f cus=%.2f th=%.2f\n",
+            "tf=%.2f cus=%.2f th=%.2f md=%d fa=%d\n",
             FormatRfc3339Utc(r.ts_s).c_str(), x, lx, lmu, lsig, m->night_mu, m->night_sigma,
-            llr_level, m->s_quiet, m->t_quiet, m->s_flat, m->t_flat, m->cusum_high, m->t_high);
+            llr_level, m->s_quiet, m->t_quiet, m->s_flat, m->t_flat, m->cusum_high, m->t_high,
+            m->morning_deadline_min, m->today_first_act_min);
 #endif
   // --- No morning activity: nothing by the usual first activity of recent weeks + margin,
   // when the evidence gate of the idle spells agrees (the hours since the night were ones in
