@@ -183,14 +183,14 @@ int LoadCheckpoint(Shard& s, uint64_t* seq) {
   return s.detector->Load(in) ? 1 : -1;
 }
 
-// Keeps the usage API's ring of recent readings.
+// Keeps the usage API's ring of recent readings, indexed by the number of the meter's own
+// interval (as the detector inferred it), as ShardUsage reads it back.
 void RememberUsage(Shard& s, std::span<const Reading> batch, size_t nshards) {
   for (const Reading& r : batch) {
     const size_t local = r.household / nshards;
     if (local < s.recent.size()) {
-      // Ring index by interval number; 30-minute interval assumed until the detector's band
-      // reports the real one (indexes agree for any fixed interval).
-      const int64_t interval = 1800;
+      const int32_t iv = s.detector->IntervalS(r.household);
+      const int64_t interval = iv > 0 ? iv : 1800;  // the first reading: not known yet
       s.recent[local][(r.ts_s / interval) % kUsageRing] =
           static_cast<uint16_t>(std::min(65534.0f, r.energy_kwh * 1000.0f + 0.5f));
     }

@@ -812,6 +812,11 @@ void Detector::AdvanceTo(int64_t now_s, std::vector<Finding>* out) {
   }
 }
 
+int32_t Detector::IntervalS(HouseholdIndex h) const {
+  if (!Owns(h) || h / num_shards_ >= models_.size()) return 0;
+  return models_[h / num_shards_].interval_s;
+}
+
 std::vector<ExpectedPoint> Detector::ExpectedBand(HouseholdIndex h, int64_t from_s,
                                                   int64_t to_s) const {
   std::vector<ExpectedPoint> pts;

@@ -68,6 +68,9 @@ class Detector {
 
   // Usual use of household `h` for intervals ending in (from_s, to_s], at its interval.
   std::vector<ExpectedPoint> ExpectedBand(HouseholdIndex h, int64_t from_s, int64_t to_s) const;
+  // The interval (s) inferred for a household's meter; 0 before its second reading or when the
+  // household is not this shard's.
+  int32_t IntervalS(HouseholdIndex h) const;
 
   // Feedback from an alert's outcome: `notches` > 0 makes `kind` less sensitive for this home
   // (bounded; decays back over weeks), < 0 more.

@@ -48,10 +48,12 @@ std::string HttpExchange(int port, const std::string& raw) {
   return resp;
 }
 
-HttpResult HttpGet(int port, const std::string& path) {
+HttpResult HttpGet(int port, const std::string& path) { return HttpGet(port, path, ""); }
+
+HttpResult HttpGet(int port, const std::string& path, const std::string& headers) {
   HttpResult r;
   const std::string resp =
-      HttpExchange(port, "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+      HttpExchange(port, "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n" + headers + "\r\n");
   if (resp.rfind("HTTP/1.", 0) != 0 || resp.size() < 12) return r;
   r.status = std::atoi(resp.c_str() + 9);
   const size_t body = resp.find("\r\n\r\n");

@@ -24,6 +24,8 @@ struct HttpResult {
 std::string HttpExchange(int port, const std::string& raw);
 
 HttpResult HttpGet(int port, const std::string& path);
+// The same with extra request header lines, each ending in "\r\n" (e.g. an Authorization).
+HttpResult HttpGet(int port, const std::string& path, const std::string& headers);
 
 // Sum of the samples of `metric` (optionally only lines containing `label_filter`) in a scrape;
 // -1 if absent.

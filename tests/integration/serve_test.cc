@@ -1,12 +1,15 @@
 // End-to-end tests of `gridwatch serve` (the real binary) against a real Mosquitto started on a
 // free loopback port: readings in -> alert out on the alert topic; every reject -> a dead letter
 // and its counter; the broker restarted mid-stream -> no QoS 1 reading lost; readiness; a clean
-// SIGTERM with checkpoints that a restart restores.
+// SIGTERM with checkpoints that a restart restores; the usage API over a 15-minute meter.
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <csignal>
+#include <ctime>
 #include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 
@@ -98,6 +101,60 @@ TEST(ServeTest, ReadingsInAlertOutOnTheAlertTopic) {
   EXPECT_GE(MetricValue(scrape, "gridwatch_alerts_opened_total", "kind=\"meter_silent\""), 1);
   EXPECT_EQ(MetricValue(scrape, "gridwatch_readings_accepted_total"), 36);
   EXPECT_EQ(scrape.find("H1"), std::string::npos) << "a household id in a metric";
+  EXPECT_EQ(gw.Terminate(), 0) << gw.Stderr();
+}
+
+TEST(ServeTest, UsageApiReturnsEachReadingOfAFifteenMinuteMeter) {
+  Fixture f;
+  constexpr const char* kToken = "street-s1-token-0123456789";
+  f.dir.Write("tokens.csv", std::string("token,scope,scope_id\n") + kToken + ",street,S1\n");
+  f.dir.Write("gridwatch.yaml",
+              Config(f.dir, f.broker, "alert:\n  tokens_csv: " + f.dir.File("tokens.csv") + "\n"));
+  GridwatchProcess gw({"serve", "--config", f.dir.File("gridwatch.yaml")}, f.dir.path().string());
+  const int port = gw.WaitForPort();
+  ASSERT_GT(port, 0) << gw.Stderr();
+  ASSERT_TRUE(WaitReady(port, seconds(15))) << gw.Stderr();
+  // The API answers for the last hours of the wall clock: 8 hours of a 15-minute meter ending
+  // now, each reading a different number of Wh.
+  const int64_t end = std::time(nullptr) / 900 * 900;
+  constexpr int kN = 32;
+  std::map<int64_t, double> sent;
+  MqttTestClient meters(f.broker.url());
+  meters.Connect();
+  for (int i = 0; i < kN; ++i) {
+    const int64_t ts = end - (kN - 1 - i) * 900;
+    sent[ts] = 0.100 + 0.007 * i;
+    meters.Publish("gridwatch/readings/M1", Reading("M1", ts, sent[ts]));
+  }
+  ASSERT_TRUE(WaitMetric(port, "gridwatch_readings_accepted_total", kN, seconds(15)))
+      << gw.Stderr();
+  const std::string auth = std::string("Authorization: Bearer ") + kToken + "\r\n";
+  // The API's points, by their RFC 3339 time: every reading sent must come back at its time.
+  auto rfc3339 = [](int64_t t) {
+    const std::time_t tt = t;
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char b[32];
+    std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return std::string(b);
+  };
+  std::map<std::string, double> got;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    if (attempt) std::this_thread::sleep_for(milliseconds(100));
+    const HttpResult r = HttpGet(port, "/api/v1/households/H1/usage?hours=9", auth);
+    ASSERT_EQ(r.status, 200) << r.body;
+    got.clear();
+    const nlohmann::json body = nlohmann::json::parse(r.body);
+    for (const auto& p : body.at("points"))
+      if (!p.at("kwh").is_null()) got[p.at("ts").get<std::string>()] = p.at("kwh").get<double>();
+    if (got.size() >= sent.size()) break;
+  }
+  EXPECT_EQ(got.size(), sent.size()) << "points with a reading";
+  for (const auto& [ts, kwh] : sent) {
+    auto it = got.find(rfc3339(ts));
+    ASSERT_NE(it, got.end()) << "no reading at " << rfc3339(ts);
+    EXPECT_NEAR(it->second, kwh, 0.0006) << rfc3339(ts);
+  }
   EXPECT_EQ(gw.Terminate(), 0) << gw.Stderr();
 }
 
