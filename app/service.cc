@@ -189,8 +189,10 @@ void RememberUsage(Shard& s, std::span<const Reading> batch, size_t nshards) {
   for (const Reading& r : batch) {
     const size_t local = r.household / nshards;
     if (local < s.recent.size()) {
-      const int32_t iv = s.detector->IntervalS(r.household);
-      const int64_t interval = iv > 0 ? iv : 1800;  // the first reading: not known yet
+      // A meter's very first reading comes before its interval is known: it is not kept (a
+      // guess would show it at another time).
+      const int32_t interval = s.detector->IntervalS(r.household);
+      if (interval <= 0) continue;
       s.recent[local][(r.ts_s / interval) % kUsageRing] =
           static_cast<uint16_t>(std::min(65534.0f, r.energy_kwh * 1000.0f + 0.5f));
     }
