@@ -28,7 +28,7 @@ false alarms at each delay. This tool measures that floor on an evaluation set:
    weaker oracle, not a bound.
 
 Usage: tools/quiet_spell_bound.py SET_DIR [--timezone Europe/London] [--cdf-max 0.6]
-                                  [--budgets 2,4,8,16] [--json]
+                                  [--budgets 2,4,8,16] [--fine] [--json]
 SET_DIR holds labels.json and readings.csv[.gz] (gw_dataset.py's layout). Standard library only.
 """
 import argparse
@@ -149,11 +149,14 @@ def natural_spells(rs, interval, offset, excluded, t_from, cdf_max):
 
 CLASSES = (("07-10", 7, 10), ("10-13", 10, 13), ("13-16", 13, 16), ("16-20", 16, 20),
            ("22-02", 22, 26))
+# --fine: two-hour day classes and two night classes (more freedom for the oracle).
+FINE_CLASSES = (("07-09", 7, 9), ("09-11", 9, 11), ("11-13", 11, 13), ("13-15", 13, 15),
+                ("15-17", 15, 17), ("17-20", 17, 20), ("22-24", 22, 24), ("00-02", 24, 26))
 
 
-def start_class(hour):
-    """Index in CLASSES of a spell starting at this local hour (0-24), or None."""
-    for i, (_, a, b) in enumerate(CLASSES):
+def start_class(hour, classes=CLASSES):
+    """Index in classes of a spell starting at this local hour (0-24), or None."""
+    for i, (_, a, b) in enumerate(classes):
         if a <= hour < b or a <= hour + 24 < b:
             return i
     return None
@@ -171,11 +174,11 @@ def ladder(lengths):
     return out
 
 
-def thresholds(by_class, k):
+def thresholds(by_class, k, n_classes=len(CLASSES)):
     """One home's thresholds per class, exceeded by at most k of its natural spells in all: each
     step goes to the class whose next threshold is lowest per spell it costs. Returns
     (thresholds, spells exceeded)."""
-    ladders = [ladder(by_class.get(c, [])) for c in range(len(CLASSES))]
+    ladders = [ladder(by_class.get(c, [])) for c in range(n_classes)]
     at = [0] * len(ladders)
     spent = 0
     while True:
@@ -198,8 +201,11 @@ def main():
     ap.add_argument("--timezone", default="UTC", help="local time of the homes (default UTC)")
     ap.add_argument("--cdf-max", type=float, default=0.6)
     ap.add_argument("--budgets", default="2,4,8,16", help="false alarms per household-year")
+    ap.add_argument("--fine", action="store_true",
+                    help="eight start-time classes (two-hour days, two nights) instead of five")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    classes = FINE_CLASSES if args.fine else CLASSES
     offset = local_offset_fn(args.timezone)
     labels, readings = read_set(args.set_dir)
     lengths = {}  # house -> {"day": [...h], "night": [...h]}
@@ -214,7 +220,7 @@ def main():
                 d["day"].append((e - s) / 3600.0)
             elif hs >= 22 or hs < 2:
                 d["night"].append((e - s) / 3600.0)
-            c = start_class(hs)
+            c = start_class(hs, classes)
             if c is not None:
                 bc[c].append((e - s) / 3600.0)
         lengths[h] = d
@@ -231,16 +237,16 @@ def main():
         thr = {}
         exceeded = 0
         for h in by_class:
-            thr[h], n = thresholds(by_class[h], max(0, round(budget * years[h])))
+            thr[h], n = thresholds(by_class[h], max(0, round(budget * years[h])), len(classes))
             exceeded += n
         delays = []
         for i in collapses:
             if i["household"] not in thr:
                 continue
             t = parse_ts(i["start"])
-            c = start_class(((t + offset(t)) % DAY) / 3600.0)
+            c = start_class(((t + offset(t)) % DAY) / 3600.0, classes)
             if c is None:  # outside the injection windows: judged with its nearest class
-                c = 0 if i["type"] == "collapse_day" else len(CLASSES) - 1
+                c = 0 if i["type"] == "collapse_day" else len(classes) - 1
             delays.append(thr[i["household"]][c])
         oracle.append({
             "budget_fa_per_hh_year": budget,
@@ -248,7 +254,7 @@ def main():
             "recall_24h": round(sum(1 for x in delays if x <= 24) / max(1, len(delays)), 3),
             "median_delay_h": statistics.median(delays) if delays else None,
             "median_threshold_h": {name: statistics.median(t[c] for t in thr.values())
-                                   for c, (name, _, _) in enumerate(CLASSES)},
+                                   for c, (name, _, _) in enumerate(classes)},
         })
     out = {"set": os.path.basename(os.path.normpath(args.set_dir)), "household_years":
            round(total_years, 1), "cdf_max": args.cdf_max,
@@ -264,7 +270,7 @@ def main():
             "07-20 h" if cls == "day" else "22-02 h",
             "  ".join("%s h: %s" % kv for kv in freq[cls].items())))
     print("| FA budget /hh-yr (realized) | oracle collapse@24h | oracle median delay h | "
-          "median threshold h, %s |" % " / ".join(name for name, _, _ in CLASSES))
+          "median threshold h, %s |" % " / ".join(name for name, _, _ in classes))
     print("|---|---|---|---|")
     for o in oracle:
         print("| %g (%.2f) | %.3f | %.1f | %s |" % (

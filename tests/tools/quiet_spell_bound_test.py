@@ -2,8 +2,8 @@
 """tools/quiet_spell_bound.py on a constructed set: one home, 400 days at 30 min, up 07-22 h
 every day except on known days out (10 h or 20 h at night standby, starting 09:00), and one
 day out at a level above the night's (a light left on) that the night-like test must reject.
-The counts of natural spells and the oracle's thresholds (where a small budget is best spent)
-must come out as constructed."""
+The counts of natural spells and the oracle's thresholds (where a small budget is best spent),
+with five start-time classes and with eight (--fine), must come out as constructed."""
 import datetime as dt
 import json
 import os
@@ -73,6 +73,15 @@ def main():
         if abs(o["realized_fa_per_hh_year"] - round(fa / years, 2)) > 0.011:
             errors.append("budget %g: %s false alarms a year, want %s" % (
                 o["budget_fa_per_hh_year"], o["realized_fa_per_hh_year"], round(fa / years, 2)))
+    # --fine: eight classes; the same spells fall in 09-11 h and 22-24 h, and the empty 00-02 h
+    # class costs nothing, so its threshold is the floor.
+    fine = run_on_set(build, TOOL, "--json", "--budgets", "2", "--fine")
+    if fine is None:
+        return 1
+    got = json.loads(fine)["oracle"][0]["median_threshold_h"]
+    if (got.get("09-11"), got.get("22-24"), got.get("00-02")) != (10.5, 9.5, 0.5):
+        errors.append("--fine, budget 2: thresholds %s, want 09-11 h 10.5, 22-24 h 9.5, "
+                      "00-02 h 0.5" % got)
     o1 = out["oracle"][0]
     if o1["recall_24h"] != 1.0 or o1["median_delay_h"] != 22.5 or out["collapses"] != 1:
         errors.append("oracle recall %s, delay %s, of %s collapses" % (
