@@ -253,6 +253,7 @@ class ShardUsage final : public UsageProvider {
     std::lock_guard lock(s.mu);
     const size_t local = h / shards_->size();
     auto band = s.detector->ExpectedBand(h, from_s, to_s);
+    const int64_t interval = s.detector->IntervalS(h);  // as RememberUsage indexed the ring
     std::vector<UsagePoint> pts;
     for (const auto& b : band) {
       UsagePoint p;
@@ -260,7 +261,6 @@ class ShardUsage final : public UsageProvider {
       p.expected_kwh = b.expected_kwh;
       p.low_kwh = b.low_kwh;
       p.high_kwh = b.high_kwh;
-      const int64_t interval = band.size() > 1 ? band[1].ts_s - band[0].ts_s : 1800;
       if (local < s.recent.size() && interval > 0) {
         const uint16_t v = s.recent[local][(b.ts_s / interval) % kUsageRing];
         p.kwh = v == 0xFFFF ? -1 : v / 1000.0;
