@@ -53,8 +53,9 @@ namespace fs = std::filesystem;
 using Ms = std::chrono::milliseconds;
 
 constexpr size_t kBatch = 4096;
-constexpr int kUsageRing = 96;   // recent readings kept per household for the usage API
-constexpr int kStopBoundS = 30;  // SIGTERM/SIGINT to exit, at most (else exit 1)
+constexpr int kUsageRing = 96;           // recent readings kept per household for the usage API
+constexpr int64_t kSilenceLeadS = 3600;  // wall clock: how far ahead of the stream silence runs
+constexpr int kStopBoundS = 30;          // SIGTERM/SIGINT to exit, at most (else exit 1)
 // A checkpoint waits at most this long for the alert stage to take the shard's findings.
 constexpr int64_t kCheckpointWaitMs = 5000;
 constexpr size_t kMaxUnattachedPublishes = 100000;
@@ -631,7 +632,14 @@ int Service::Run() {
           }
           const int64_t now_ms = SteadyMs();
           if (now_ms >= next_tick || closed) {
-            const int64_t now_s = data_clock ? data_now.load() : wall.NowS();
+            // On the wall clock, silence is judged at most kSilenceLeadS ahead of the newest
+            // reading received: after an outage the broker's backlog is read before any meter
+            // is called silent (not the whole city at the first tick); a meter that stopped
+            // while the others go on is still reported. (All meters silent at once is the feed's
+            // failure: GridwatchIngestStalled, not a page per household.)
+            const int64_t now_s = data_clock
+                                      ? data_now.load()
+                                      : std::min(wall.NowS(), data_now.load() + kSilenceLeadS);
             if (now_s > 0) s->detector->AdvanceTo(now_s, &out);
             next_tick = now_ms + (data_clock ? 200 : tick_ms);
             const DetectorStats st = s->detector->stats();

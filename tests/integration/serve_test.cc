@@ -167,6 +167,52 @@ TEST(ServeTest, UsageApiReturnsEachReadingOfAFifteenMinuteMeter) {
   EXPECT_EQ(gw.Terminate(), 0) << gw.Stderr();
 }
 
+TEST(ServeTest, OnTheWallClockABacklogIsReadBeforeAnyMeterIsCalledSilent) {
+  // After an outage the broker hands over hours of queued readings: until they are read, every
+  // meter's newest reading is hours old on the wall clock, and calling them all silent would page
+  // every grid worker of the city. Silence is judged at most an hour ahead of the newest reading
+  // received; once the stream has caught up, a meter that really stopped is reported.
+  Fixture f;
+  std::string cfg = Config(f.dir, f.broker, "detect:\n  tick_s: 1\n");
+  cfg.replace(cfg.find("clock: data"), 11, "clock: wall");
+  f.dir.Write("gridwatch.yaml", cfg);
+  GridwatchProcess gw({"serve", "--config", f.dir.File("gridwatch.yaml")}, f.dir.path().string());
+  const int port = gw.WaitForPort();
+  ASSERT_GT(port, 0) << gw.Stderr();
+  ASSERT_TRUE(WaitReady(port, seconds(15))) << gw.Stderr();
+  MqttTestClient office(f.broker.url());
+  office.Connect();
+  office.Subscribe("gridwatch/alerts/#");
+  MqttTestClient meters(f.broker.url());
+  meters.Connect();
+  const int64_t now = std::time(nullptr) / 1800 * 1800;
+  // The backlog so far: both meters up to 3 h ago.
+  for (int64_t ts = now - 6 * 3600; ts <= now - 3 * 3600; ts += 1800) {
+    meters.Publish("gridwatch/readings/M1", Reading("M1", ts, 0.1));
+    meters.Publish("gridwatch/readings/M2", Reading("M2", ts, 0.2));
+  }
+  ASSERT_TRUE(WaitMetric(port, "gridwatch_readings_accepted_total", 14, seconds(15)))
+      << gw.Stderr();
+  auto silent = [](const std::vector<ReceivedMessage>& ms, const std::string& household) {
+    for (const auto& m : ms)
+      if (m.payload.find("\"meter_silent\"") != std::string::npos &&
+          m.payload.find("\"household\":\"" + household + "\"") != std::string::npos)
+        return true;
+    return false;
+  };
+  std::this_thread::sleep_for(seconds(4));  // several ticks
+  EXPECT_FALSE(silent(office.Messages(), "H1")) << "M1 called silent while the backlog is read";
+  EXPECT_FALSE(silent(office.Messages(), "H2")) << "M2 called silent while the backlog is read";
+  // The rest of the backlog: only M2 goes on, up to now. M1 really stopped 3 h ago.
+  for (int64_t ts = now - 3 * 3600 + 1800; ts <= now; ts += 1800)
+    meters.Publish("gridwatch/readings/M2", Reading("M2", ts, 0.2));
+  EXPECT_TRUE(office.WaitUntil(
+      [&](const std::vector<ReceivedMessage>& ms) { return silent(ms, "H1"); }, seconds(15)))
+      << gw.Stderr();
+  EXPECT_FALSE(silent(office.Messages(), "H2"));
+  EXPECT_EQ(gw.Terminate(), 0) << gw.Stderr();
+}
+
 TEST(ServeTest, EveryRejectIsDeadLetteredAndCounted) {
   Fixture f;
   f.dir.Write("gridwatch.yaml", Config(f.dir, f.broker));
