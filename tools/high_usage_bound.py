@@ -86,11 +86,6 @@ def natural(rs_runs, excluded, t_from, hours):
             not any(s - DAY <= b and a <= e + DAY for s, e in excluded)]
 
 
-def episodes(rs, interval, offset, excluded, t_from, kw, hours):
-    """Natural heavy-use episodes of one home: list of (start, end)."""
-    return natural(runs(excess(rs, offset), interval, kw), excluded, t_from, hours)
-
-
 def caught(rs_runs, hours, incident):
     """Whether a rule of `hours` on these runs alerts within the incident's window."""
     s, e = incident
