@@ -365,14 +365,23 @@ void Detector::RollDay(HouseholdIndex h, HouseholdModel* m, const ModelParams& p
 }
 
 float Detector::IdleThresholdH(const HouseholdModel& m, const KindParams& kp, int bucket) const {
-  // Cold: a fixed, conservative length until enough weeks of the home's own spells are known.
-  if (!m.learning_ready || m.idle_weeks_seen < 2) return static_cast<float>(kp.threshold);
-  // The longest spell of the last kIdleWeeks weeks that was under way at this time of day.
-  int mx = 0;
-  for (int w = 0; w < kIdleWeeks; ++w) mx = std::max<int>(mx, m.idle_week_max[bucket][w]);
-  const float longest = mx / 4.0f;
+  // Cold: a fixed, conservative length until enough of the home's own spells are known.
+  if (!m.learning_ready || m.idle_cells_seen * kIdleCellDays < 14)
+    return static_cast<float>(kp.threshold);
+  // The length that spells under way at this time of day reached about once in 12 weeks: the
+  // k-th longest of the periods kept, k = weeks remembered / 12 (the longest of the first 12
+  // weeks, the 4th longest of 48). The same level as "the longest of the last 12 weeks", but
+  // a single long day out no longer sets the threshold for 12 weeks, nor does a quiet quarter
+  // lower it: an order statistic of 48 weeks varies less than a maximum of 12.
+  constexpr int kWeeksPerLevel = 12;
+  const int k = std::clamp(m.idle_cells_seen * kIdleCellDays / (7 * kWeeksPerLevel), 1,
+                           kIdleCells * kIdleCellDays / (7 * kWeeksPerLevel));
+  std::array<uint8_t, kIdleCells> cells = m.idle_cell_max[bucket];
+  std::nth_element(cells.begin(), cells.begin() + (k - 1), cells.end(), std::greater<>());
+  const float usual_longest = cells[k - 1] / 4.0f;
   return std::max(static_cast<float>(kp.min_hours),
-                  longest * static_cast<float>(kp.factor) + static_cast<float>(kp.margin_hours)) *
+                  usual_longest * static_cast<float>(kp.factor) +
+                      static_cast<float>(kp.margin_hours)) *
          Sensitivity(m, AlertKind::kInactivity);
 }
 
@@ -406,13 +415,13 @@ void Detector::Recover(HouseholdIndex h, HouseholdModel* m, int64_t ts, bool act
 void Detector::ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParams& p, float x,
                            int64_t ts, int sod, int dt, int days_of_type, float lmu, float lsig,
                            std::vector<Finding>* out) {
-  const int32_t week = static_cast<int32_t>(FloorDiv(m->cur_day, 7));
-  if (week != m->idle_week) {
-    const int steps = std::min<int>(kIdleWeeks, std::max(1, week - m->idle_week));
+  const int32_t period = static_cast<int32_t>(FloorDiv(m->cur_day, kIdleCellDays));
+  if (period != m->idle_cell) {
+    const int steps = std::min<int>(kIdleCells, std::max(1, period - m->idle_cell));
     for (int i = 1; i <= steps; ++i)
-      for (auto& b : m->idle_week_max) b[(m->idle_week + i) % kIdleWeeks] = 0;
-    if (m->night_stats_day_count >= 3 && m->idle_weeks_seen < 255) ++m->idle_weeks_seen;
-    m->idle_week = week;
+      for (auto& b : m->idle_cell_max) b[(m->idle_cell + i) % kIdleCells] = 0;
+    if (m->night_stats_day_count >= 3 && m->idle_cells_seen < 255) ++m->idle_cells_seen;
+    m->idle_cell = period;
   }
   const float band = m->spread_kwh;
   auto end_run = [&]() {
@@ -431,7 +440,7 @@ void Detector::ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParam
     if (learnable && m->night_stats_day_count >= 3 && m->idle_n > 1 && end > m->idle_since) {
       auto put = [&](int bucket, int64_t from) {
         const float len_h = (end - from) / 3600.0f;
-        uint8_t& cell = m->idle_week_max[bucket][m->idle_week % kIdleWeeks];
+        uint8_t& cell = m->idle_cell_max[bucket][m->idle_cell % kIdleCells];
         cell = static_cast<uint8_t>(
             std::max<int>(cell, std::min(255, static_cast<int>(len_h * 4 + 0.5f))));
       };
@@ -868,7 +877,8 @@ DetectorStats Detector::stats() const {
 
 namespace {
 // 004: an idle episode's state (recovery bucket, last alert-worthy quiet).
-constexpr char kMagic[8] = {'G', 'W', 'D', 'E', 'T', '0', '0', '4'};
+// 005: idle spells kept as 4-weekly maxima of 48 weeks (were weekly maxima of 12).
+constexpr char kMagic[8] = {'G', 'W', 'D', 'E', 'T', '0', '0', '5'};
 struct CheckpointHeader {
   char magic[8];
   uint32_t model_size;

@@ -28,7 +28,8 @@ inline constexpr int kDayTypes = 2;      // 0 = weekday, 1 = weekend or public h
 inline constexpr int kNightRing = 96;    // recent 01–05 h readings kept
 inline constexpr int kHistoryDays = 42;  // days of daily peaks kept per detector
 inline constexpr int kFirstActivityDays = 28;
-inline constexpr int kIdleWeeks = 12;   // weeks of idle-run maxima kept
+inline constexpr int kIdleCells = 12;     // periods of idle-run maxima kept
+inline constexpr int kIdleCellDays = 28;  // days per period: 12 x 4 weeks = 48 weeks of memory
 inline constexpr int kIdleBuckets = 6;  // start-time buckets of idle runs (24 h / 6, from 22 h)
 
 // Daily peaks of a detector's score, quantized to uint8 (score * 2, saturating at 127.5).
@@ -110,11 +111,11 @@ struct alignas(64) HouseholdModel {
 
   // ---- Cold: touched at night, at the end of a spell or once a day.
   std::array<uint8_t, kNightRing> night{};  // recent 01–05 h readings, log scale (ToNight8)
-  // Idle spells' lengths per start-time bucket as weekly maxima of the last kIdleWeeks weeks:
-  // the home's own survival curve of quiet spells, and each bucket's threshold in hours.
-  std::array<std::array<uint8_t, kIdleWeeks>, kIdleBuckets> idle_week_max{};  // hours * 4
-  int32_t idle_week = 0;  // week number of the ring's current column
-  uint8_t idle_weeks_seen = 0;
+  // Idle spells' lengths per start-time bucket as the longest of each 4-week period of the last
+  // 48 weeks: the home's own survival curve of quiet spells, and each bucket's threshold in hours.
+  std::array<std::array<uint8_t, kIdleCells>, kIdleBuckets> idle_cell_max{};  // hours * 4
+  int32_t idle_cell = 0;  // period number (local day / kIdleCellDays) of the current column
+  uint8_t idle_cells_seen = 0;
   PeakHistory quiet_hist;
   PeakHistory flat_hist;
   PeakHistory high_hist;

@@ -22,12 +22,11 @@ ModelParams DefaultModelParams() {
                  double margin_hours, double factor) {
     m.kind[static_cast<int>(kind)] = {enabled, threshold, min_hours, margin_hours, factor};
   };
-  // inactivity: threshold = least surprise (nats) that may alert; factor = margin over the
-  // home's 3rd most surprising day of the last 8 weeks; min_hours = shortest quiet run.
   // inactivity (idle spells: use inside a band as narrow as the night's own fluctuation, at
   // standby): threshold = hours before the home's own spells are known; then an alert when a
-  // spell outlasts, times factor plus margin_hours (and at least min_hours), the longest spell
-  // of the last 12 weeks that was under way at the same time of day — if the evidence gate
+  // spell outlasts, times factor plus margin_hours (and at least min_hours), the length that
+  // spells under way at the same time of day reached about once in 12 weeks (the k-th longest
+  // of 48 weeks' 4-weekly maxima, k = weeks kept / 12) — if the evidence gate
   // (detect.gate_z) agrees.
   set(AlertKind::kInactivity, true, 12.0, 3.0, 1.0, 1.0);
   // frozen: the same spells at a level above standby (lights or a heater on, nobody changing

@@ -200,6 +200,38 @@ TEST(DetectorTest, AnEpisodeWithoutActivityOrQuietClosesAfterADayAndCannotHideAN
   })) << "the fall was hidden by the stale episode";
 }
 
+TEST(DetectorTest, OneLongDayOutDoesNotSetTheQuietThresholdForMonths) {
+  auto d = MakeDetector();
+  auto rs = MakeRoutine(HomeSpec{}, kStart, 200);
+  // Out every week from 10:00 to 15:00: this home's usual longest quiet spell at that time of
+  // day is 5 h. Once, on day 170, out until 17:30.
+  for (int day = 2; day < 200; day += 7) {
+    const int64_t out = kStart + day * 86400 + 10 * 3600;
+    InjectCollapse(&rs, out, out + (day == 170 ? 7.5 : 5.0) * 3600, 0.06);
+  }
+  // Two weeks later, a fall at 10:00 on a day without an outing.
+  const int64_t fall = kStart + 185 * 86400 + 10 * 3600;
+  InjectCollapse(&rs, fall, fall + 24 * 3600, 0.06);
+  Trace run = Feed(d, rs);
+  auto hits = run.Raised(AlertKind::kInactivity);
+  auto it =
+      std::find_if(hits.begin(), hits.end(), [&](const Finding& f) { return f.at_ts >= fall; });
+  ASSERT_NE(it, hits.end()) << "no inactivity after the fall";
+  // Judged against the spells this home has about once in 12 weeks (5 h, + 1 h margin), not
+  // against the one long day: the longest of the last 12 weeks (7.5 h + 1 h) would wait 8.5 h.
+  EXPECT_LE(it->at_ts - fall, 7 * 3600) << (it->at_ts - fall) / 3600.0 << " h";
+  EXPECT_LE(it->evidence.threshold, 6.5) << it->evidence.threshold;
+  // The long day itself was out of the ordinary, and said so.
+  const int64_t long_out = kStart + 170 * 86400 + 10 * 3600;
+  EXPECT_TRUE(std::any_of(hits.begin(), hits.end(), [&](const Finding& f) {
+    return f.at_ts > long_out && f.at_ts <= long_out + 7.5 * 3600;
+  }));
+  // The weekly outings of the last months are the home's routine: no alert on them.
+  EXPECT_TRUE(std::none_of(hits.begin(), hits.end(), [&](const Finding& f) {
+    return f.at_ts >= kStart + 100 * 86400 && f.at_ts < long_out;
+  }));
+}
+
 TEST(DetectorTest, FrozenUseIsReportedAsFrozen) {
   auto d = MakeDetector();
   auto rs = MakeRoutine(HomeSpec{}, kStart, 60);
