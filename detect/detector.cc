@@ -364,24 +364,29 @@ void Detector::RollDay(HouseholdIndex h, HouseholdModel* m, const ModelParams& p
   m->today_first_act_min = -1;
 }
 
+// The length that spells under way at each time of day reached about once in 12 weeks: the k-th
+// longest of the periods kept, k = weeks remembered / 12 (the longest of the first 12 weeks, the
+// 4th longest of 48). The same level as "the longest of the last 12 weeks", but a single long
+// day out no longer sets the threshold for 12 weeks, nor does a quiet quarter lower it: an order
+// statistic of 48 weeks varies less than a maximum of 12.
+static void RefreshIdleUsual(HouseholdModel* m) {
+  constexpr int kWeeksPerLevel = 12;
+  const int k = std::clamp(m->idle_cells_seen * kIdleCellDays / (7 * kWeeksPerLevel), 1,
+                           kIdleCells * kIdleCellDays / (7 * kWeeksPerLevel));
+  for (int b = 0; b < kIdleBuckets; ++b) {
+    std::array<uint8_t, kIdleCells> cells = m->idle_cell_max[b];
+    std::nth_element(cells.begin(), cells.begin() + (k - 1), cells.end(), std::greater<>());
+    m->idle_usual[b] = cells[k - 1];
+  }
+}
+
 float Detector::IdleThresholdH(const HouseholdModel& m, const KindParams& kp, int bucket) const {
   // Cold: a fixed, conservative length until enough of the home's own spells are known.
   if (!m.learning_ready || m.idle_cells_seen * kIdleCellDays < 14)
     return static_cast<float>(kp.threshold);
-  // The length that spells under way at this time of day reached about once in 12 weeks: the
-  // k-th longest of the periods kept, k = weeks remembered / 12 (the longest of the first 12
-  // weeks, the 4th longest of 48). The same level as "the longest of the last 12 weeks", but
-  // a single long day out no longer sets the threshold for 12 weeks, nor does a quiet quarter
-  // lower it: an order statistic of 48 weeks varies less than a maximum of 12.
-  constexpr int kWeeksPerLevel = 12;
-  const int k = std::clamp(m.idle_cells_seen * kIdleCellDays / (7 * kWeeksPerLevel), 1,
-                           kIdleCells * kIdleCellDays / (7 * kWeeksPerLevel));
-  std::array<uint8_t, kIdleCells> cells = m.idle_cell_max[bucket];
-  std::nth_element(cells.begin(), cells.begin() + (k - 1), cells.end(), std::greater<>());
-  const float usual_longest = cells[k - 1] / 4.0f;
-  return std::max(static_cast<float>(kp.min_hours),
-                  usual_longest * static_cast<float>(kp.factor) +
-                      static_cast<float>(kp.margin_hours)) *
+  const float usual_longest = m.idle_usual[bucket] / 4.0f;
+  return std::max(static_cast<float>(kp.min_hours), usual_longest * static_cast<float>(kp.factor) +
+                                                        static_cast<float>(kp.margin_hours)) *
          Sensitivity(m, AlertKind::kInactivity);
 }
 
@@ -422,6 +427,7 @@ void Detector::ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParam
       for (auto& b : m->idle_cell_max) b[(m->idle_cell + i) % kIdleCells] = 0;
     if (m->night_stats_day_count >= 3 && m->idle_cells_seen < 255) ++m->idle_cells_seen;
     m->idle_cell = period;
+    RefreshIdleUsual(m);
   }
   const float band = m->spread_kwh;
   auto end_run = [&]() {
@@ -450,6 +456,7 @@ void Detector::ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParam
                         put(bucket, b);
                         return false;
                       });
+      RefreshIdleUsual(m);
     }
     // The episode stays open across a spell's end: a fridge's or a timer's blip breaks the spell
     // but is not the resident's return. It closes once normal activity has come back (Recover).

@@ -30,7 +30,7 @@ inline constexpr int kHistoryDays = 42;  // days of daily peaks kept per detecto
 inline constexpr int kFirstActivityDays = 28;
 inline constexpr int kIdleCells = 12;     // periods of idle-run maxima kept
 inline constexpr int kIdleCellDays = 28;  // days per period: 12 x 4 weeks = 48 weeks of memory
-inline constexpr int kIdleBuckets = 6;  // start-time buckets of idle runs (24 h / 6, from 22 h)
+inline constexpr int kIdleBuckets = 6;    // start-time buckets of idle runs (24 h / 6, from 22 h)
 
 // Daily peaks of a detector's score, quantized to uint8 (score * 2, saturating at 127.5).
 struct PeakHistory {
@@ -116,6 +116,10 @@ struct alignas(64) HouseholdModel {
   std::array<std::array<uint8_t, kIdleCells>, kIdleBuckets> idle_cell_max{};  // hours * 4
   int32_t idle_cell = 0;  // period number (local day / kIdleCellDays) of the current column
   uint8_t idle_cells_seen = 0;
+  // Per bucket, the usual longest spell (hours * 4) that the threshold is made of: the k-th
+  // largest of idle_cell_max[bucket], refreshed whenever a cell or idle_cells_seen changes so
+  // that a reading inside a spell does not sort.
+  std::array<uint8_t, kIdleBuckets> idle_usual{};
   PeakHistory quiet_hist;
   PeakHistory flat_hist;
   PeakHistory high_hist;
