@@ -364,15 +364,16 @@ void Detector::RollDay(HouseholdIndex h, HouseholdModel* m, const ModelParams& p
   m->today_first_act_min = -1;
 }
 
+constexpr int kWeeksPerLevel = 12;  // the threshold's level: the longest spell of about 12 weeks
+constexpr int kLevelCells = kWeeksPerLevel * 7 / kIdleCellDays;  // periods that span one level
+
 // The length that spells under way at each time of day reached about once in 12 weeks: the k-th
 // longest of the periods kept, k = weeks remembered / 12 (the longest of the first 12 weeks, the
 // 4th longest of 48). The same level as "the longest of the last 12 weeks", but a single long
 // day out no longer sets the threshold for 12 weeks, nor does a quiet quarter lower it: an order
 // statistic of 48 weeks varies less than a maximum of 12.
 static void RefreshIdleUsual(HouseholdModel* m) {
-  constexpr int kWeeksPerLevel = 12;
-  const int k = std::clamp(m->idle_cells_seen * kIdleCellDays / (7 * kWeeksPerLevel), 1,
-                           kIdleCells * kIdleCellDays / (7 * kWeeksPerLevel));
+  const int k = std::clamp(m->idle_cells_seen / kLevelCells, 1, kIdleCells / kLevelCells);
   for (int b = 0; b < kIdleBuckets; ++b) {
     std::array<uint8_t, kIdleCells> cells = m->idle_cell_max[b];
     std::nth_element(cells.begin(), cells.begin() + (k - 1), cells.end(), std::greater<>());
@@ -384,7 +385,14 @@ float Detector::IdleThresholdH(const HouseholdModel& m, const KindParams& kp, in
   // Cold: a fixed, conservative length until enough of the home's own spells are known.
   if (!m.learning_ready || m.idle_cells_seen * kIdleCellDays < 14)
     return static_cast<float>(kp.threshold);
-  const float usual_longest = m.idle_usual[bucket] / 4.0f;
+  float usual_longest = m.idle_usual[bucket] / 4.0f;
+  // Young: while fewer periods than one level spans are known, the longest spell seen is the
+  // level of fewer weeks, which runs short (the longest of 4 weeks is shorter than the longest of
+  // 12), so the cold length still holds part of the way: it fades out, a third per period, as
+  // the home's own weeks come in.
+  if (m.idle_cells_seen < kLevelCells)
+    usual_longest = std::max(usual_longest, static_cast<float>(kp.threshold) *
+                                                (kLevelCells - m.idle_cells_seen) / kLevelCells);
   return std::max(static_cast<float>(kp.min_hours), usual_longest * static_cast<float>(kp.factor) +
                                                         static_cast<float>(kp.margin_hours)) *
          Sensitivity(m, AlertKind::kInactivity);

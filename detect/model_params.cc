@@ -23,8 +23,9 @@ ModelParams DefaultModelParams() {
     m.kind[static_cast<int>(kind)] = {enabled, threshold, min_hours, margin_hours, factor};
   };
   // inactivity (idle spells: use inside a band as narrow as the night's own fluctuation, at
-  // standby): threshold = hours before the home's own spells are known; then an alert when a
-  // spell outlasts, times factor plus margin_hours (and at least min_hours), the length that
+  // standby): threshold = hours before the home's own spells are known (the category's prior;
+  // it fades out, as a floor under the home's own length, over the first 12 weeks); then an alert
+  // when a spell outlasts, times factor plus margin_hours (and at least min_hours), the length that
   // spells under way at the same time of day reached about once in 12 weeks (the k-th longest
   // of 48 weeks' 4-weekly maxima, k = weeks kept / 12) — if the evidence gate
   // (detect.gate_z) agrees.

@@ -232,6 +232,40 @@ TEST(DetectorTest, OneLongDayOutDoesNotSetTheQuietThresholdForMonths) {
   }));
 }
 
+TEST(DetectorTest, AYoungHomeIsJudgedPartlyByTheColdLengthUntilItsOwnLevelIsKnown) {
+  auto d = MakeDetector();
+  auto rs = MakeRoutine(HomeSpec{}, kStart, 180);
+  // Out every week from 10:00 to 15:00; twice, on days 23 and 170, out until 17:30.
+  for (int day = 2; day < 180; day += 7) {
+    const int64_t out = kStart + day * 86400 + 10 * 3600;
+    InjectCollapse(&rs, out, out + (day == 23 || day == 170 ? 7.5 : 5.0) * 3600, 0.06);
+  }
+  // A fall at 10:00 on day 33, a day without an outing.
+  const int64_t fall = kStart + 33 * 86400 + 10 * 3600;
+  InjectCollapse(&rs, fall, fall + 24 * 3600, 0.06);
+  Trace run = Feed(d, rs);
+  auto hits = run.Raised(AlertKind::kInactivity);
+  auto within = [&](int64_t from, double hours) {
+    return std::find_if(hits.begin(), hits.end(), [&](const Finding& f) {
+      return f.at_ts > from && f.at_ts <= from + hours * 3600;
+    });
+  };
+  // Day 23: three weeks of spells known, whose longest (5 h) runs short of what this home does
+  // about once in 12 weeks. The cold length (12 h) still holds two thirds of the way (8 h + 1 h
+  // margin): the long outing is no alarm. Judged by its own 3 weeks alone (5 h + 1 h), it was.
+  const int64_t young_out = kStart + 23 * 86400 + 10 * 3600;
+  EXPECT_EQ(within(young_out, 7.5), hits.end()) << "alarm on a young home's long outing";
+  // The fall is still caught, by that 9 h.
+  auto it = within(fall, 24);
+  ASSERT_NE(it, hits.end()) << "no inactivity after the fall";
+  EXPECT_LE(it->at_ts - fall, 9.5 * 3600) << (it->at_ts - fall) / 3600.0 << " h";
+  EXPECT_GE(it->evidence.threshold, 8.5) << it->evidence.threshold;
+  // Day 170: 24 weeks of the home's own spells; the cold length is long gone, the outing of day
+  // 23 is one of two in 24 weeks, and the same outing is out of this home's ordinary, and said so.
+  const int64_t old_out = kStart + 170 * 86400 + 10 * 3600;
+  EXPECT_NE(within(old_out, 7.5), hits.end()) << "the cold length still holds after 24 weeks";
+}
+
 TEST(DetectorTest, FrozenUseIsReportedAsFrozen) {
   auto d = MakeDetector();
   auto rs = MakeRoutine(HomeSpec{}, kStart, 60);
