@@ -25,7 +25,7 @@ constexpr int kColdRingDays = 7;  // peaks needed before a home's own threshold 
 constexpr int kRecoverMin = 60;   // activity that closes an idle episode (minutes)
 constexpr int64_t kEpisodeMaxQuietGapMin = 24 * 60;  // ... or a day without alert-worthy quiet
 
-inline int KindBit(AlertKind k) { return 1 << static_cast<int>(k); }
+constexpr int KindBit(AlertKind k) { return 1 << static_cast<int>(k); }
 
 // Night ring: uint8 on a log scale, 5 % steps from 1 Wh to hundreds of kWh per interval.
 uint8_t ToNight8(float kwh) {
@@ -284,6 +284,7 @@ void Detector::RollDay(HouseholdIndex h, HouseholdModel* m, const ModelParams& p
     if (!(carried & KindBit(AlertKind::kHighUsage)))
       m->high_hist.Push(censored(m->high_hist, m->high_day_peak, m->t_high));
   }
+  const uint16_t alerted_that_day = m->alerted_today;
   m->alerted_today = m->open_mask;
   m->open_at_day_start = m->open_mask;
   if (m->today_first_act_min >= 0) {
@@ -305,10 +306,17 @@ void Detector::RollDay(HouseholdIndex h, HouseholdModel* m, const ModelParams& p
     } else {
       const KindParams& lp = p[AlertKind::kLowDailyUsage];
       const float usual = std::exp(m->log_active_long);
+      // The daily total is the backstop for what the hour-by-hour detectors missed: a day on
+      // which a quiet-spell alert (inactivity, frozen, no morning activity, no power) was raised
+      // or open is already with the grid worker, and its low total is no second page.
+      constexpr uint16_t kQuietKinds =
+          KindBit(AlertKind::kInactivity) | KindBit(AlertKind::kFrozen) |
+          KindBit(AlertKind::kNoMorningActivity) | KindBit(AlertKind::kNoPower);
       if (lp.enabled && m->learning_ready && usual >= 0.5f &&
           active <
               static_cast<float>(lp.factor) * usual / Sensitivity(*m, AlertKind::kLowDailyUsage)) {
-        if (!(m->open_mask & KindBit(AlertKind::kLowDailyUsage))) {
+        if (!(m->open_mask & KindBit(AlertKind::kLowDailyUsage)) &&
+            !(alerted_that_day & kQuietKinds)) {
           Evidence e;
           e.since_ts = at_ts - static_cast<int64_t>(m->day_hours * 3600);
           e.duration_h = m->day_hours;

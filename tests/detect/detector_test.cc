@@ -266,6 +266,32 @@ TEST(DetectorTest, AYoungHomeIsJudgedPartlyByTheColdLengthUntilItsOwnLevelIsKnow
   EXPECT_NE(within(old_out, 7.5), hits.end()) << "the cold length still holds after 24 weeks";
 }
 
+TEST(DetectorTest, LowDailyUsageIsTheBackstopNotASecondPage) {
+  auto d = MakeDetector();
+  auto rs = MakeRoutine(HomeSpec{}, kStart, 60);
+  // Day 45: hardly any use, but never quiet for long — a kettle's worth every two hours.
+  const int64_t low_day = kStart + 45 * 86400;
+  InjectCollapse(&rs, low_day + 7 * 3600, low_day + 24 * 3600, 0.06);
+  for (auto& r : rs)
+    if (r.ts_s > low_day + 7 * 3600 && r.ts_s <= low_day + 22 * 3600 && r.ts_s % 7200 == 0)
+      r.energy_kwh += 0.1f;
+  // Day 52: quiet from 07:00 to midnight, which the quiet-spell detectors report.
+  const int64_t quiet_day = kStart + 52 * 86400;
+  InjectCollapse(&rs, quiet_day + 7 * 3600, quiet_day + 24 * 3600, 0.06);
+  Trace run = Feed(d, rs);
+  auto raised_in = [&](AlertKind k, int64_t from, int64_t to) {
+    auto all = run.Raised(k);
+    return std::count_if(all.begin(), all.end(),
+                         [&](const Finding& f) { return f.at_ts > from && f.at_ts <= to; });
+  };
+  // The low day is seen by the daily total alone, at the day's end.
+  EXPECT_EQ(raised_in(AlertKind::kInactivity, low_day, low_day + 86400), 0);
+  EXPECT_EQ(raised_in(AlertKind::kLowDailyUsage, low_day, low_day + 86400 + 3600), 1);
+  // The quiet day is already with the grid worker: one page, not a second for its low total.
+  EXPECT_EQ(raised_in(AlertKind::kInactivity, quiet_day, quiet_day + 86400), 1);
+  EXPECT_EQ(raised_in(AlertKind::kLowDailyUsage, quiet_day, quiet_day + 86400 + 3600), 0);
+}
+
 TEST(DetectorTest, FrozenUseIsReportedAsFrozen) {
   auto d = MakeDetector();
   auto rs = MakeRoutine(HomeSpec{}, kStart, 60);
