@@ -332,7 +332,11 @@ void Detector::RollDay(HouseholdIndex h, HouseholdModel* m, const ModelParams& p
       m->log_active_short += 0.4f * (la - m->log_active_short);
       const KindParams& dp = p[AlertKind::kDecline];
       const float drop = m->log_active_short - m->log_active_long;
-      const bool low = drop < std::log(static_cast<float>(dp.factor));
+      // A day counts towards a decline when the recent level and the day itself are both below
+      // factor x the long-run level: a day or two away drags the recent level down for days
+      // after, but those days are not low themselves, and a home back to its routine is no trend.
+      const float low_ratio = std::log(static_cast<float>(dp.factor));
+      const bool low = drop < low_ratio && la - m->log_active_long < low_ratio;
       m->decline_days = low ? static_cast<uint8_t>(std::min(255, m->decline_days + 1)) : 0;
       // The long-run level learns only from days that do not look like a decline.
       if (drop > std::log(0.7f)) {

@@ -42,11 +42,13 @@ ModelParams DefaultModelParams() {
   // shortest episode.
   set(AlertKind::kHighUsage, true, 15.0, 4.0, 0, 5.0);
   m.kind[static_cast<int>(AlertKind::kHighUsage)].min_kw = 1.1;
-  // low_daily_usage: factor = share of the usual daily active energy below which a day alerts.
+  // low_daily_usage: factor = share of the usual daily active energy below which a day alerts
+  // (only a day without a quiet-spell alert raised or open: it is the backstop).
   set(AlertKind::kLowDailyUsage, true, 0, 20.0, 0, 0.15);
   // no_power: min_hours of exact zeros where standby is never zero.
   set(AlertKind::kNoPower, true, 0, 1.0, 0, 0);
-  // decline: factor = ratio of recent to usual active energy; threshold = days in a row.
+  // decline: factor = ratio of recent (and of the day's own) to usual active energy;
+  // threshold = days in a row.
   set(AlertKind::kDecline, true, 3.0, 0, 0, 0.4);
   // meter_silent: min_hours floor; factor x the meter's usual long gap; threshold = cap (h).
   set(AlertKind::kMeterSilent, true, 6.0, 2.0, 0, 1.5);

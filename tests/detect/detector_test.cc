@@ -447,6 +447,19 @@ TEST(DetectorTest, DeclineOverAWeekIsReported) {
   EXPECT_LE(hits[0].at_ts, from + 14 * 86400);
 }
 
+TEST(DetectorTest, TwoDaysAwayAreNoDecline) {
+  auto d = MakeDetector();
+  auto rs = MakeRoutine(HomeSpec{}, kStart, 70);
+  // Away for two days from 07:00 on day 50 (not registered), then back to the routine.
+  const int64_t away = kStart + 50 * 86400 + 7 * 3600;
+  InjectCollapse(&rs, away, away + 48 * 3600, 0.06);
+  Trace run = Feed(d, rs);
+  // The quiet days are the acute detectors' (an inactivity alert); the days after them are the
+  // home's usual ones, and the recent level still dragged down by the absence is no trend.
+  EXPECT_FALSE(run.Raised(AlertKind::kInactivity).empty());
+  EXPECT_TRUE(run.Raised(AlertKind::kDecline).empty());
+}
+
 TEST(DetectorTest, OutOfOrderReadingsAreIgnoredAndCounted) {
   auto d = MakeDetector();
   std::vector<Finding> out;
