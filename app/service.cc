@@ -245,6 +245,22 @@ std::expected<std::unique_ptr<ReadingWal>, std::string> OpenAndReplayWal(
   return wal;
 }
 
+// The data clock as a Clock: the newest reading's time received so far, the wall clock until
+// the first one arrives.
+class StreamClock final : public Clock {
+ public:
+  StreamClock(const std::atomic<int64_t>* newest_s, const Clock* wall)
+      : newest_s_(newest_s), wall_(wall) {}
+  int64_t NowMs() const override {
+    const int64_t s = newest_s_->load();
+    return s > 0 ? s * 1000 : wall_->NowMs();
+  }
+
+ private:
+  const std::atomic<int64_t>* newest_s_;
+  const Clock* wall_;
+};
+
 class ShardUsage final : public UsageProvider {
  public:
   explicit ShardUsage(std::vector<std::unique_ptr<Shard>>* shards) : shards_(shards) {}
@@ -404,12 +420,17 @@ int Service::Run() {
   ddeps.sms.method = cfg.alert.sms_method;
   Dispatcher dispatcher(cfg.alert, std::move(ddeps));
   alerts->SetEnqueuedCallback([&dispatcher] { dispatcher.Wake(); });
+  // The newest reading's time (epoch s) received so far: the data clock.
+  std::atomic<int64_t> data_now{0};
   ShardUsage usage(&shards);
-  AlertApi api(alerts.get(), tokens, &wall, &usage);
+  // The usage API's "last hours" end at the service's now: on the data clock, the stream's.
+  StreamClock stream_clock(&data_now, &wall);
+  const bool api_on_data_clock = Lower(cfg.clock) == "data";
+  AlertApi api(alerts.get(), tokens,
+               api_on_data_clock ? static_cast<const Clock*>(&stream_clock) : &wall, &usage);
 
   // --- ingest: accepted readings go to the write-ahead log (one write per batch), then to the
   // shard queues
-  std::atomic<int64_t> data_now{0};
   std::atomic<uint64_t> dropped{0};
   std::unique_ptr<ReadingWal> wal;      // opened before the source starts
   std::atomic<uint64_t> handed_seq{0};  // every reading up to this seq is in its shard's queue

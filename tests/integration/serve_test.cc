@@ -104,19 +104,20 @@ TEST(ServeTest, ReadingsInAlertOutOnTheAlertTopic) {
   EXPECT_EQ(gw.Terminate(), 0) << gw.Stderr();
 }
 
-TEST(ServeTest, UsageApiReturnsEachReadingOfAFifteenMinuteMeter) {
+// 8 hours of a 15-minute meter ending at `end`, each reading a different number of Wh: the usage
+// API, asked for the last 9 hours of the service's clock (`clock`: wall or data), returns each.
+void ExpectUsageApiReturnsEachReading(const std::string& clock, int64_t end) {
   Fixture f;
   constexpr const char* kToken = "street-s1-token-0123456789";
   f.dir.Write("tokens.csv", std::string("token,scope,scope_id\n") + kToken + ",street,S1\n");
-  f.dir.Write("gridwatch.yaml",
-              Config(f.dir, f.broker, "alert:\n  tokens_csv: " + f.dir.File("tokens.csv") + "\n"));
+  std::string config =
+      Config(f.dir, f.broker, "alert:\n  tokens_csv: " + f.dir.File("tokens.csv") + "\n");
+  config.replace(config.find("clock: data"), 11, "clock: " + clock);
+  f.dir.Write("gridwatch.yaml", config);
   GridwatchProcess gw({"serve", "--config", f.dir.File("gridwatch.yaml")}, f.dir.path().string());
   const int port = gw.WaitForPort();
   ASSERT_GT(port, 0) << gw.Stderr();
   ASSERT_TRUE(WaitReady(port, seconds(15))) << gw.Stderr();
-  // The API answers for the last hours of the wall clock: 8 hours of a 15-minute meter ending
-  // now, each reading a different number of Wh.
-  const int64_t end = std::time(nullptr) / 900 * 900;
   constexpr int kN = 32;
   std::map<int64_t, double> sent;
   MqttTestClient meters(f.broker.url());
@@ -165,6 +166,16 @@ TEST(ServeTest, UsageApiReturnsEachReadingOfAFifteenMinuteMeter) {
     EXPECT_NEAR(it->second, kwh, 0.0006) << rfc3339(ts);
   }
   EXPECT_EQ(gw.Terminate(), 0) << gw.Stderr();
+}
+
+TEST(ServeTest, UsageApiReturnsEachReadingOfAFifteenMinuteMeter) {
+  ExpectUsageApiReturnsEachReading("wall", std::time(nullptr) / 900 * 900);
+}
+
+// On the data clock (replay, a shifted or delayed stream) "the last hours" are the stream's: a
+// day of 2023 comes back, not the empty hours before the wall clock's now.
+TEST(ServeTest, OnTheDataClockTheUsageApiAnswersForTheStreamsLastHours) {
+  ExpectUsageApiReturnsEachReading("data", kT0 + 86400 / 900 * 900);
 }
 
 TEST(ServeTest, OnTheWallClockABacklogIsReadBeforeAnyMeterIsCalledSilent) {
