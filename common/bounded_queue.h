@@ -1,6 +1,7 @@
 // BoundedQueue: a multi-producer, multi-consumer FIFO with a fixed capacity, used to move value
 // types (readings, findings, alerts) between pipeline stages. Its overflow policy is explicit:
-// TryPush fails (the caller counts the drop), Push blocks until there is room or the queue closes.
+// TryPush fails (the caller counts the drop), Push blocks until there is room or the queue closes,
+// PushFor waits a bounded time for room.
 //
 // Thread-safe.
 #pragma once
@@ -36,6 +37,19 @@ class BoundedQueue {
   bool Push(T value) {
     std::unique_lock lock(mu_);
     not_full_.wait(lock, [&] { return closed_ || items_.size() < capacity_; });
+    if (closed_) return false;
+    items_.push_back(std::move(value));
+    high_water_ = std::max(high_water_, items_.size());
+    not_empty_.notify_one();
+    return true;
+  }
+
+  // Waits up to `timeout` for room; false on timeout or when closed (`value` is then left as it
+  // was, so the caller may try again).
+  bool PushFor(T& value, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    if (!not_full_.wait_for(lock, timeout, [&] { return closed_ || items_.size() < capacity_; }))
+      return false;
     if (closed_) return false;
     items_.push_back(std::move(value));
     high_water_ = std::max(high_water_, items_.size());

@@ -41,9 +41,16 @@ struct IngestMetrics::Impl {
                              .Help("Most messages ever waiting at once in the ingest queue")
                              .Register(r)
                              .Add({})),
+        queue_full(prometheus::BuildCounter()
+                       .Name("gridwatch_ingest_queue_full_total")
+                       .Help("Times a message found the ingest queue full and waited for room "
+                             "(backpressure to the broker)")
+                       .Register(r)
+                       .Add({})),
         queue_dropped(prometheus::BuildCounter()
                           .Name("gridwatch_ingest_queue_dropped_total")
-                          .Help("Messages dropped because the ingest queue was full")
+                          .Help("Messages dropped at the ingest queue (only once it has closed at "
+                                "shutdown)")
                           .Register(r)
                           .Add({})),
         lag(prometheus::BuildGauge()
@@ -88,6 +95,7 @@ struct IngestMetrics::Impl {
   prometheus::Counter& received;
   prometheus::Gauge& queue_depth;
   prometheus::Gauge& queue_high_water;
+  prometheus::Counter& queue_full;
   prometheus::Counter& queue_dropped;
   prometheus::Gauge& lag;
   prometheus::Gauge& held;
@@ -114,6 +122,9 @@ void IngestMetrics::Baseline() {
 }
 void IngestMetrics::MessageReceived() {
   if (impl_) impl_->received.Increment();
+}
+void IngestMetrics::QueueFull() {
+  if (impl_) impl_->queue_full.Increment();
 }
 void IngestMetrics::QueueDropped() {
   if (impl_) impl_->queue_dropped.Increment();

@@ -3,6 +3,7 @@
 //   pre-created at 0), gridwatch_readings_baseline_total (first register values),
 //   gridwatch_mqtt_messages_received_total, gridwatch_ingest_queue_depth (gauge),
 //   gridwatch_ingest_queue_high_water (gauge: the most messages ever queued at once),
+//   gridwatch_ingest_queue_full_total (times the MQTT callback waited for room: backpressure),
 //   gridwatch_ingest_queue_dropped_total, gridwatch_ingest_lag_seconds (gauge: wall time minus
 //   the ts of the newest reading handed to detect), gridwatch_ingest_held_readings (gauge),
 //   gridwatch_mqtt_connected (gauge 0/1), gridwatch_mqtt_reconnects_total,
@@ -36,6 +37,7 @@ class IngestMetrics {
   void Rejected(RejectReason reason);
   void Baseline();
   void MessageReceived();
+  void QueueFull();
   void QueueDropped();
   void SetQueueDepth(double n);
   void SetQueueHighWater(double n);

@@ -78,14 +78,26 @@ struct MqttSource::Impl : public virtual mqtt::iaction_listener {
 
   // --- Paho callbacks (Paho's thread: never block) ---
 
+  // A full queue is waited on, not dropped from: Paho has acknowledged a QoS 1 message to the
+  // broker before it reaches this callback, so a message dropped here is lost. Waiting stops
+  // Paho reading the socket, and the broker keeps what follows in the session's queue (a
+  // persistent session: mqtt.clean_session false) — overload backs up to the broker. A message
+  // is dropped (and counted) only when the queue has closed at shutdown.
   void OnMessage(mqtt::const_message_ptr msg) {
     metrics->MessageReceived();
-    if (queue.TryPush(std::move(msg))) {
+    if (queue.TryPush(msg)) {
       pushed.fetch_add(1);
-    } else {
-      dropped.fetch_add(1);
-      metrics->QueueDropped();
+      return;
     }
+    metrics->QueueFull();
+    while (!queue.Closed()) {
+      if (queue.PushFor(msg, std::chrono::milliseconds(100))) {
+        pushed.fetch_add(1);
+        return;
+      }
+    }
+    dropped.fetch_add(1);
+    metrics->QueueDropped();
   }
 
   void OnConnected() {

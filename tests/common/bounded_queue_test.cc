@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
 #include <thread>
 
 namespace gridwatch {
@@ -74,6 +75,21 @@ TEST(BoundedQueueTest, PushBlocksUntilRoom) {
   EXPECT_EQ(q.PopFor(milliseconds(60000)), 1);
   EXPECT_EQ(q.PopFor(milliseconds(60000)), 2);  // arrives once the pusher got room
   pusher.join();
+}
+
+TEST(BoundedQueueTest, PushForTimesOutKeepingTheValueThenSucceedsOnceThereIsRoom) {
+  BoundedQueue<std::string> q(1);
+  ASSERT_TRUE(q.TryPush("first"));
+  std::string v = "second";
+  EXPECT_FALSE(q.PushFor(v, milliseconds(20)));
+  EXPECT_EQ(v, "second");  // not moved from: the caller can try again
+  std::thread pusher([&] { EXPECT_TRUE(q.PushFor(v, milliseconds(60000))); });
+  EXPECT_EQ(q.PopFor(milliseconds(60000)), "first");
+  EXPECT_EQ(q.PopFor(milliseconds(60000)), "second");
+  pusher.join();
+  q.Close();
+  std::string w = "third";
+  EXPECT_FALSE(q.PushFor(w, milliseconds(60000)));  // closed: at once, not after the timeout
 }
 
 }  // namespace

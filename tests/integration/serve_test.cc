@@ -178,6 +178,39 @@ TEST(ServeTest, OnTheDataClockTheUsageApiAnswersForTheStreamsLastHours) {
   ExpectUsageApiReturnsEachReading("data", kT0 + 86400 / 900 * 900);
 }
 
+// QoS 1 messages are acknowledged to the broker before gridwatch's callback sees them: a full
+// ingest queue must hold the callback back (the broker keeps the rest), never drop. With a
+// queue of one message and a burst of thousands, every reading arrives and none is dropped.
+TEST(ServeTest, AFullIngestQueueBacksUpToTheBrokerAndLosesNothing) {
+  Fixture f;
+  f.dir.Write("gridwatch.yaml",
+              Config(f.dir, f.broker,
+                     "ingest:\n  message_queue_capacity: 1\ndetect:\n  queue_capacity: 1\n"));
+  GridwatchProcess gw({"serve", "--config", f.dir.File("gridwatch.yaml")}, f.dir.path().string());
+  const int port = gw.WaitForPort();
+  ASSERT_GT(port, 0) << gw.Stderr();
+  ASSERT_TRUE(WaitReady(port, seconds(15))) << gw.Stderr();
+  MqttTestClientOptions fast;
+  fast.max_buffered_messages = 5000;
+  MqttTestClient meters(f.broker.url(), fast);
+  meters.Connect();
+  constexpr int kPerMeter = 1500;
+  for (int i = 1; i <= kPerMeter; ++i) {
+    for (const char* m : {"M1", "M2", "M3"})
+      meters.PublishAsync(std::string("gridwatch/readings/") + m, Reading(m, kT0 + i * 1800, 0.2));
+    if (i % 250 == 0) ASSERT_TRUE(meters.WaitForPublished(seconds(60)));  // the client's buffer
+  }
+  ASSERT_TRUE(meters.WaitForPublished(seconds(60)));
+  EXPECT_TRUE(WaitMetric(port, "gridwatch_readings_accepted_total", 3 * kPerMeter, seconds(60)))
+      << gw.Stderr();
+  const std::string scrape = HttpGet(port, "/metrics").body;
+  EXPECT_EQ(MetricValue(scrape, "gridwatch_readings_accepted_total"), 3 * kPerMeter);
+  EXPECT_EQ(MetricValue(scrape, "gridwatch_ingest_queue_dropped_total"), 0);
+  // The queue was full and waited on: the burst did take the backpressure path.
+  EXPECT_GT(MetricValue(scrape, "gridwatch_ingest_queue_full_total"), 0);
+  EXPECT_EQ(gw.Terminate(), 0) << gw.Stderr();
+}
+
 TEST(ServeTest, OnTheWallClockABacklogIsReadBeforeAnyMeterIsCalledSilent) {
   // After an outage the broker hands over hours of queued readings: until they are read, every
   // meter's newest reading is hours old on the wall clock, and calling them all silent would page
