@@ -76,7 +76,8 @@ struct MqttSource::Impl : public virtual mqtt::iaction_listener {
     return b.finalize();
   }
 
-  // --- Paho callbacks (Paho's thread: never block) ---
+  // --- Paho callbacks (Paho's thread: never block, but for OnMessage's deliberate wait for room;
+  // the ingest thread that makes room never waits on this thread) ---
 
   // A full queue is waited on, not dropped from: Paho has acknowledged a QoS 1 message to the
   // broker before it reaches this callback, so a message dropped here is lost. Waiting stops
