@@ -423,11 +423,11 @@ int Service::Run() {
   // The newest reading's time (epoch s) received so far: the data clock.
   std::atomic<int64_t> data_now{0};
   ShardUsage usage(&shards);
+  const bool data_clock = Lower(cfg.clock) == "data";
   // The usage API's "last hours" end at the service's now: on the data clock, the stream's.
   StreamClock stream_clock(&data_now, &wall);
-  const bool api_on_data_clock = Lower(cfg.clock) == "data";
-  AlertApi api(alerts.get(), tokens,
-               api_on_data_clock ? static_cast<const Clock*>(&stream_clock) : &wall, &usage);
+  AlertApi api(alerts.get(), tokens, data_clock ? static_cast<const Clock*>(&stream_clock) : &wall,
+               &usage);
 
   // --- ingest: accepted readings go to the write-ahead log (one write per batch), then to the
   // shard queues
@@ -584,7 +584,6 @@ int Service::Run() {
 
   // --- workers
   BoundedQueue<QueuedFinding> finding_queue(65536);
-  const bool data_clock = Lower(cfg.clock) == "data";
   const int64_t tick_ms = std::max(1, cfg.detect.tick_s) * 1000;
   const int64_t ckpt_ms = std::max<int64_t>(1, cfg.checkpoint_interval_s) * 1000;
   // A shard's checkpoint, once the alert stage has applied every finding the shard raised: after

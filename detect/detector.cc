@@ -26,6 +26,11 @@ constexpr int kRecoverMin = 60;   // activity that closes an idle episode (minut
 constexpr int64_t kEpisodeMaxQuietGapMin = 24 * 60;  // ... or a day without alert-worthy quiet
 
 constexpr int KindBit(AlertKind k) { return 1 << static_cast<int>(k); }
+// The kinds of an idle episode (a quiet spell at standby or at a steady level).
+constexpr int kIdleKinds = KindBit(AlertKind::kInactivity) | KindBit(AlertKind::kFrozen);
+// The kinds that report a quiet home: an idle episode, no morning activity, no power.
+constexpr int kQuietKinds =
+    kIdleKinds | KindBit(AlertKind::kNoMorningActivity) | KindBit(AlertKind::kNoPower);
 
 // Night ring: uint8 on a log scale, 5 % steps from 1 Wh to hundreds of kWh per interval.
 uint8_t ToNight8(float kwh) {
@@ -307,11 +312,8 @@ void Detector::RollDay(HouseholdIndex h, HouseholdModel* m, const ModelParams& p
       const KindParams& lp = p[AlertKind::kLowDailyUsage];
       const float usual = std::exp(m->log_active_long);
       // The daily total is the backstop for what the hour-by-hour detectors missed: a day on
-      // which a quiet-spell alert (inactivity, frozen, no morning activity, no power) was raised
-      // or open is already with the grid worker, and its low total is no second page.
-      constexpr uint16_t kQuietKinds =
-          KindBit(AlertKind::kInactivity) | KindBit(AlertKind::kFrozen) |
-          KindBit(AlertKind::kNoMorningActivity) | KindBit(AlertKind::kNoPower);
+      // which a quiet-home alert (kQuietKinds) was raised or open is already with the grid
+      // worker, and its low total is no second page.
       if (lp.enabled && m->learning_ready && usual >= 0.5f &&
           active <
               static_cast<float>(lp.factor) * usual / Sensitivity(*m, AlertKind::kLowDailyUsage)) {
@@ -394,8 +396,8 @@ static void RefreshIdleUsual(HouseholdModel* m) {
 }
 
 float Detector::IdleThresholdH(const HouseholdModel& m, const KindParams& kp, int bucket) const {
-  // Cold: a fixed, conservative length until enough of the home's own spells are known.
-  if (!m.learning_ready || m.idle_cells_seen * kIdleCellDays < 14)
+  // Cold: a fixed, conservative length until the home's own spells of a period are known.
+  if (!m.learning_ready || m.idle_cells_seen == 0)
     return static_cast<float>(kp.threshold);
   float usual_longest = m.idle_usual[bucket] / 4.0f;
   // Young: while fewer periods than one level spans are known, the longest spell seen is the
@@ -418,8 +420,6 @@ float Detector::IdleThresholdH(const HouseholdModel& m, const KindParams& kp, in
 // half as many out for each quiet interval — and an hour's worth closes the episode.
 void Detector::Recover(HouseholdIndex h, HouseholdModel* m, int64_t ts, bool active,
                        std::vector<Finding>* out) {
-  constexpr int kIdleKinds =
-      (1 << static_cast<int>(AlertKind::kInactivity)) | (1 << static_cast<int>(AlertKind::kFrozen));
   if (!(m->open_mask & kIdleKinds) || m->idle_alerted) {
     m->recover_min = 0;
     return;
