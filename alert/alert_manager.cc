@@ -302,6 +302,11 @@ FindingResult AlertManager::OnFinding(const Finding& f, FindingOrigin origin) {
   return r;
 }
 
+void AlertManager::StoreFailed() {
+  ++stats_.store_errors;
+  if (deps_.metrics) deps_.metrics->StoreError();
+}
+
 bool AlertManager::AlreadyApplied(const Finding& f, const Alert* current) const {
   if (f.state == FindingState::kRaised && !current &&
       deps_.store->FindOpened(f.household, f.kind, f.at_ts))
@@ -350,7 +355,7 @@ FindingResult AlertManager::OnFindingLocked(const Finding& f, FindingOrigin orig
       return deps_.store->UpdateAlert(a);
     });
     if (!ok) {
-      ++stats_.store_errors;
+      StoreFailed();
       return FindingResult::kStoreError;
     }
     if (!resolve) {
@@ -380,7 +385,7 @@ FindingResult AlertManager::OnFindingLocked(const Finding& f, FindingOrigin orig
     if (severity_up && a.next_escalation_ms > 0)
       a.next_escalation_ms = std::min(a.next_escalation_ms, now_ms + EscalationDelayMs(a.severity));
     if (!deps_.store->UpdateAlert(a)) {
-      ++stats_.store_errors;
+      StoreFailed();
       return FindingResult::kStoreError;
     }
     *current = a;
@@ -444,7 +449,7 @@ FindingResult AlertManager::OnFindingLocked(const Finding& f, FindingOrigin orig
     return deps_.store->UpdateAlert(a);
   });
   if (!ok) {
-    ++stats_.store_errors;
+    StoreFailed();
     p->enqueued = false;
     return FindingResult::kStoreError;
   }
@@ -495,7 +500,7 @@ int AlertManager::Tick() {
           return deps_.store->UpdateAlert(a);
         });
         if (!ok) {
-          ++stats_.store_errors;
+          StoreFailed();
           continue;
         }
         Forget(a);
@@ -528,7 +533,7 @@ int AlertManager::Tick() {
         return deps_.store->UpdateAlert(a);
       });
       if (!ok) {
-        ++stats_.store_errors;
+        StoreFailed();
         continue;
       }
       active_.at(id) = a;
@@ -569,7 +574,7 @@ std::expected<Alert, AlertError> AlertManager::Acknowledge(int64_t id, const std
              deps_.store->UpdateAlert(a);
     });
     if (!ok) {
-      ++stats_.store_errors;
+      StoreFailed();
       return std::unexpected(AlertError{500, "store error"});
     }
     it->second = a;
@@ -641,7 +646,7 @@ std::expected<Alert, AlertError> AlertManager::Resolve(int64_t id, Outcome outco
       return true;
     });
     if (!ok) {
-      ++stats_.store_errors;
+      StoreFailed();
       return std::unexpected(AlertError{500, "store error"});
     }
     Forget(a);
@@ -690,7 +695,7 @@ std::expected<Absence, AlertError> AlertManager::AddAbsence(Absence a) {
   if (!known) return std::unexpected(AlertError{422, "unknown " + a.scope});
   std::lock_guard lock(mu_);
   if (!deps_.store->AddAbsence(&a)) {
-    ++stats_.store_errors;
+    StoreFailed();
     return std::unexpected(AlertError{500, "store error"});
   }
   absences_.push_back(a);

@@ -184,6 +184,7 @@ class AlertManager {
   struct Pending;  // callbacks and publishes collected under the lock, run after it
 
   FindingResult OnFindingLocked(const Finding& f, FindingOrigin origin, Pending* p);
+  void StoreFailed();  // counts a refused write (stats and metric)
   bool AlreadyApplied(const Finding& f, const Alert* current) const;
   bool NotifyLevel(Alert* a, int level, std::string_view event, int64_t now_ms, Pending* p,
                    const std::set<std::string>* only = nullptr);

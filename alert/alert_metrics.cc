@@ -23,6 +23,7 @@ struct AlertMetrics::Impl {
   prometheus::Gauge* outbox_pending;
   prometheus::Gauge* outbox_oldest;
   prometheus::Counter* dead;
+  prometheus::Counter* store_errors;
 };
 
 AlertMetrics::AlertMetrics() = default;
@@ -76,6 +77,13 @@ AlertMetrics::AlertMetrics(prometheus::Registry& r) : impl_(std::make_unique<Imp
                      .Help("Deliveries given up after max_attempts")
                      .Register(r)
                      .Add({});
+  impl_->store_errors = &BuildCounter()
+                             .Name("gridwatch_alert_store_errors_total")
+                             .Help(
+                                 "Writes the alert store refused (locked past its busy timeout, "
+                                 "disk full, I/O error); each is retried")
+                             .Register(r)
+                             .Add({});
   // Every label combination starts at 0, so that dashboards and rules see the series before
   // the first event (and increase() counts the first one).
   for (int k = 0; k < kNumAlertKinds; ++k) {
@@ -129,6 +137,9 @@ void AlertMetrics::SetOutboxOldestPendingSeconds(double s) {
 }
 void AlertMetrics::DeliveryDead() {
   if (impl_) impl_->dead->Increment();
+}
+void AlertMetrics::StoreError() {
+  if (impl_) impl_->store_errors->Increment();
 }
 
 }  // namespace gridwatch

@@ -3,7 +3,8 @@
 //   gridwatch_alert_transitions_total{state}, gridwatch_findings_suppressed_total{reason},
 //   gridwatch_alert_ack_seconds (histogram), gridwatch_escalations_total{level},
 //   gridwatch_deliveries_total{channel,result}, gridwatch_outbox_pending (gauge),
-//   gridwatch_outbox_oldest_pending_seconds (gauge), gridwatch_deliveries_dead_total.
+//   gridwatch_outbox_oldest_pending_seconds (gauge), gridwatch_deliveries_dead_total,
+//   gridwatch_alert_store_errors_total.
 // Built on a prometheus::Registry the app owns; with no registry every call is a no-op.
 //
 // Thread-safe (prometheus-cpp metrics are atomic).
@@ -40,6 +41,8 @@ class AlertMetrics {
   void SetOutboxPending(double n);
   void SetOutboxOldestPendingSeconds(double s);
   void DeliveryDead();
+  // A write the alert store refused (the caller retries it).
+  void StoreError();
 
  private:
   struct Impl;

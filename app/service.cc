@@ -59,6 +59,12 @@ constexpr int kStopBoundS = 30;          // SIGTERM/SIGINT to exit, at most (els
 // A checkpoint waits at most this long for the alert stage to take the shard's findings.
 constexpr int64_t kCheckpointWaitMs = 5000;
 constexpr size_t kMaxUnattachedPublishes = 100000;
+// A finding the alert store refuses is retried, waiting this long at first and doubling up to
+// the max; at a stop, retries end this long after the stop began (the watchdog's bound is
+// kStopBoundS) and the finding is left to the write-ahead log.
+constexpr int64_t kStoreRetryMinMs = 250;
+constexpr int64_t kStoreRetryMaxMs = 5000;
+constexpr int64_t kStoreRetryAtStopMs = 10000;
 constexpr int64_t kWalErrorLogMs = 60000;  // WAL write errors are logged at most this often
 // Checkpoint files start with this and the WAL seq up to which the shard's readings are in the
 // model; then Detector::Save's bytes. A file without it (written before the WAL) means seq 0.
@@ -203,7 +209,7 @@ void RememberUsage(Shard& s, std::span<const Reading> batch, size_t nshards) {
 // What the write-ahead log replay at start did.
 struct WalReplay {
   uint64_t replayed = 0;          // readings observed by the models
-  int64_t newest_ts = 0;          // newest reading ts among them
+  int64_t newest_ts = 0;          // newest reading ts in the log (replayed or not)
   std::vector<Finding> findings;  // in order per shard (so per household)
 };
 
@@ -230,9 +236,11 @@ std::expected<std::unique_ptr<ReadingWal>, std::string> OpenAndReplayWal(
       const Reading& r = readings[k];
       const size_t i = r.household % n;
       Shard& s = *shards[i];
+      // The stream had reached every record of the log, whether or not this shard's checkpoint
+      // holds it: the data clock resumes from the newest.
+      replay->newest_ts = std::max(replay->newest_ts, r.ts_s);
       if (first_seq + k <= s.checkpoint_seq.load()) continue;
       s.observed_seq = first_seq + k;
-      replay->newest_ts = std::max(replay->newest_ts, r.ts_s);
       pending[i].push_back(r);
       if (pending[i].size() >= kBatch) flush(i);
     }
@@ -405,6 +413,42 @@ int Service::Run() {
     spdlog::error("{}", e.what());
     return 2;
   }
+  // A finding the alert store refuses (a lock held past its busy timeout by a backup or an
+  // operator's sqlite3, a full disk, an I/O error) is retried until the store takes it, never
+  // dropped: it may be someone's collapse. Meanwhile the findings behind it wait in their queue,
+  // and the checkpoints, which wait for the alert stage, are put off. Returns the last result:
+  // kStoreError only once a stop has been asked for and kStoreRetryAtStopMs have passed since
+  // the stop began.
+  std::atomic<int64_t> stop_began_ms{0};
+  auto stop_began = [&] {
+    int64_t none = 0;
+    stop_began_ms.compare_exchange_strong(none, SteadyMs());
+  };
+  auto keep_trying = [&] {
+    if (!stop_requested_.load()) return true;
+    stop_began();
+    return SteadyMs() - stop_began_ms.load() < kStoreRetryAtStopMs;
+  };
+  auto apply_finding = [&](const Finding& f, FindingOrigin origin) {
+    int64_t wait_ms = 0, first_ms = 0;
+    while (true) {
+      const FindingResult r = alerts->OnFinding(f, origin);
+      if (r != FindingResult::kStoreError) {
+        if (first_ms)
+          spdlog::warn("alert store took the finding after {:.1f} s of refusals",
+                       (SteadyMs() - first_ms) / 1000.0);
+        return r;
+      }
+      if (!first_ms) {
+        first_ms = SteadyMs();
+        spdlog::error("alert store refused a finding ({}); retrying until it takes it",
+                      store->last_error());
+      }
+      if (!keep_trying()) return r;
+      wait_ms = std::clamp(2 * wait_ms, kStoreRetryMinMs, kStoreRetryMaxMs);
+      std::this_thread::sleep_for(Ms(wait_ms));
+    }
+  };
   alerts->SetFeedbackCallback([&shards, nshards](HouseholdIndex h, AlertKind k, int notches) {
     Shard& s = *shards[h % nshards];
     std::lock_guard lock(s.mu);
@@ -507,10 +551,17 @@ int Service::Run() {
     uint64_t alerts_opened = 0, duplicates = 0;
     for (const Finding& f : replay.findings) {
       if (f.state == FindingState::kRaised) app_metrics.Finding(f.kind);
-      const FindingResult r = alerts->OnFinding(f, FindingOrigin::kWalReplay);
+      const FindingResult r = apply_finding(f, FindingOrigin::kWalReplay);
+      if (r == FindingResult::kStoreError) {
+        // Asked to stop while the store refuses: no checkpoint has been written yet, so the next
+        // start replays the same readings and derives these findings again.
+        spdlog::error(
+            "stopping at start with the alert store refusing the findings replayed "
+            "from the write-ahead log; the next start replays them");
+        return 1;
+      }
       alerts_opened += r == FindingResult::kOpened;
       duplicates += r == FindingResult::kDuplicate;
-      if (r == FindingResult::kStoreError) spdlog::error("alert store refused a finding");
     }
     const double took_s = (SteadyMs() - t0) / 1000.0;
     app_metrics.WalRecovered(rec, replay.replayed, took_s);
@@ -594,7 +645,10 @@ int Service::Run() {
     while (s->findings_done.load() < s->findings_pushed.load() &&
            SteadyMs() - t0 < kCheckpointWaitMs)
       std::this_thread::sleep_for(Ms(2));
-    if (s->findings_done.load() < s->findings_pushed.load() && !stopping) {
+    // A checkpoint must not cover findings the alert stage has not recorded: with the
+    // write-ahead log, the readings since the last checkpoint derive them again at the next
+    // start. (Without it, a stop saves the models anyway: a finding would be lost either way.)
+    if (s->findings_done.load() < s->findings_pushed.load() && (!stopping || wal)) {
       spdlog::warn("checkpoint {} put off: the alert stage is behind", s->checkpoint_path);
       return;
     }
@@ -681,15 +735,25 @@ int Service::Run() {
   }
 
   // --- alert thread
+  std::atomic<bool> findings_left{false};  // stopped with findings the store refused
   std::thread alert_thread([&] {
     int64_t next_tick = 0;
     while (true) {
       auto qf = finding_queue.PopFor(Ms(200));
       if (qf) {
-        const FindingResult r = alerts->OnFinding(qf->finding);
+        const FindingResult r = apply_finding(qf->finding, FindingOrigin::kLive);
         if (r == FindingResult::kOpened)
           app_metrics.AlertLatency((SteadyMs() - qf->picked_up_ms) / 1000.0);
-        if (r == FindingResult::kStoreError) spdlog::error("alert store refused a finding");
+        if (r == FindingResult::kStoreError) {
+          // Stopping, and the store still refuses: this finding and those behind it are left to
+          // the write-ahead log (no checkpoint covers them: their shard's findings_done stays
+          // behind), and the next start derives them again.
+          spdlog::error("stopping with the alert store refusing writes: {} findings left to {}",
+                        1 + finding_queue.Size(),
+                        wal ? "the write-ahead log for the next start" : "nothing (wal disabled)");
+          findings_left.store(true);
+          break;
+        }
         if (qf->shard >= 0) shards[qf->shard]->findings_done.fetch_add(1);
       } else if (finding_queue.Closed() && finding_queue.Size() == 0) {
         break;
@@ -786,6 +850,7 @@ int Service::Run() {
   // --- drain and stop, in pipeline order, within a bound: a stop that hangs (a broker that
   // never answers the disconnect, a wedged disk) ends the process with exit code 1 instead.
   spdlog::info("stopping: draining queues, checkpointing");
+  stop_began();
   std::atomic<bool> stopped{false};
   std::thread watchdog([&stopped] {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kStopBoundS);
@@ -809,6 +874,7 @@ int Service::Run() {
   http.Stop();
   stopped.store(true);
   watchdog.join();
+  if (findings_left.load()) return 1;  // not clean: the store refused findings to the end
   spdlog::info("stopped cleanly");
   return 0;
 }

@@ -3,6 +3,7 @@
 // and its counter; the broker restarted mid-stream -> no QoS 1 reading lost; readiness; a clean
 // SIGTERM with checkpoints that a restart restores; the usage API over a 15-minute meter.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <chrono>
 #include <csignal>
@@ -209,6 +210,97 @@ TEST(ServeTest, AFullIngestQueueBacksUpToTheBrokerAndLosesNothing) {
   // The queue was full and waited on: the burst did take the backpressure path.
   EXPECT_GT(MetricValue(scrape, "gridwatch_ingest_queue_full_total"), 0);
   EXPECT_EQ(gw.Terminate(), 0) << gw.Stderr();
+}
+
+bool HasMeterSilent(const std::vector<ReceivedMessage>& ms) {
+  for (const auto& m : ms)
+    if (m.payload.find("\"meter_silent\"") != std::string::npos) return true;
+  return false;
+}
+
+TEST(ServeTest, AnAlertTheStoreRefusesIsRetriedNotLost) {
+  // Another process holds the alert store's write lock past its busy timeout (a backup, an
+  // operator's sqlite3): the alert's write is refused. It is retried until the store takes it;
+  // it used to be logged and dropped.
+  Fixture f;
+  f.dir.Write("gridwatch.yaml", Config(f.dir, f.broker));
+  GridwatchProcess gw({"serve", "--config", f.dir.File("gridwatch.yaml")}, f.dir.path().string());
+  const int port = gw.WaitForPort();
+  ASSERT_GT(port, 0) << gw.Stderr();
+  ASSERT_TRUE(WaitReady(port, seconds(15))) << gw.Stderr();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((f.dir.File("data") + "/alerts.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "BEGIN IMMEDIATE;", nullptr, nullptr, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(db);
+
+  MqttTestClient office(f.broker.url());
+  office.Connect();
+  office.Subscribe("gridwatch/alerts/#");
+  MqttTestClient meters(f.broker.url());
+  meters.Connect();
+  // M1 stops after 6 hours of data time while M2 goes on: M1's meter is silent.
+  for (int i = 1; i <= 24; ++i) {
+    const int64_t ts = kT0 + i * 1800;
+    if (i <= 12) meters.Publish("gridwatch/readings/M1", Reading("M1", ts, 0.1));
+    meters.Publish("gridwatch/readings/M2", Reading("M2", ts, 0.2));
+  }
+  // The store refuses the alert (its busy timeout is 5 s), and goes on refusing while locked.
+  EXPECT_TRUE(WaitMetric(port, "gridwatch_alert_store_errors_total", 2, seconds(30)))
+      << gw.Stderr();
+  EXPECT_FALSE(HasMeterSilent(office.Messages())) << "an alert out that the store did not hold";
+  ASSERT_EQ(sqlite3_exec(db, "COMMIT;", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  // Released: the retried finding opens its alert.
+  EXPECT_TRUE(office.WaitUntil(HasMeterSilent, seconds(20))) << gw.Stderr();
+  const std::string scrape = HttpGet(port, "/metrics").body;
+  EXPECT_EQ(MetricValue(scrape, "gridwatch_alerts_opened_total",
+                        "kind=\"meter_silent\",severity=\"low\""),
+            1);
+  EXPECT_EQ(gw.Terminate(), 0) << gw.Stderr();
+}
+
+TEST(ServeTest, AStopWhileTheStoreRefusesLeavesTheAlertToTheNextStart) {
+  // Stopped while the store still refuses the alert: the stop gives up on it within its bound,
+  // exits 1 (not clean), and writes no checkpoint that would cover it; the next start replays the
+  // write-ahead log and the alert opens then. (A checkpoint saved at the stop would hold M1's
+  // meter as already reported, and the alert would never open.)
+  Fixture f;
+  f.dir.Write("gridwatch.yaml", Config(f.dir, f.broker));
+  auto gw = std::make_unique<GridwatchProcess>(
+      std::vector<std::string>{"serve", "--config", f.dir.File("gridwatch.yaml")},
+      f.dir.path().string());
+  int port = gw->WaitForPort();
+  ASSERT_GT(port, 0) << gw->Stderr();
+  ASSERT_TRUE(WaitReady(port, seconds(15))) << gw->Stderr();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((f.dir.File("data") + "/alerts.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "BEGIN IMMEDIATE;", nullptr, nullptr, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(db);
+  MqttTestClient office(f.broker.url());
+  office.Connect();
+  office.Subscribe("gridwatch/alerts/#");
+  MqttTestClient meters(f.broker.url());
+  meters.Connect();
+  for (int i = 1; i <= 24; ++i) {
+    const int64_t ts = kT0 + i * 1800;
+    if (i <= 12) meters.Publish("gridwatch/readings/M1", Reading("M1", ts, 0.1));
+    meters.Publish("gridwatch/readings/M2", Reading("M2", ts, 0.2));
+  }
+  ASSERT_TRUE(WaitMetric(port, "gridwatch_alert_store_errors_total", 1, seconds(30)))
+      << gw->Stderr();
+  EXPECT_EQ(gw->Terminate(), 1) << gw->Stderr();
+  EXPECT_NE(gw->Stderr().find("left to the write-ahead log"), std::string::npos) << gw->Stderr();
+  EXPECT_FALSE(HasMeterSilent(office.Messages()));
+  ASSERT_EQ(sqlite3_exec(db, "COMMIT;", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+
+  gw = std::make_unique<GridwatchProcess>(
+      std::vector<std::string>{"serve", "--config", f.dir.File("gridwatch.yaml")},
+      f.dir.path().string());
+  port = gw->WaitForPort();
+  ASSERT_GT(port, 0) << gw->Stderr();
+  EXPECT_TRUE(office.WaitUntil(HasMeterSilent, seconds(20))) << gw->Stderr();
+  EXPECT_EQ(gw->Terminate(), 0) << gw->Stderr();
 }
 
 TEST(ServeTest, OnTheWallClockABacklogIsReadBeforeAnyMeterIsCalledSilent) {
