@@ -12,6 +12,10 @@
 //  * per home, the most surprising quiet stretches of recent days: each detector's threshold
 //    is calibrated to the home's own history (the k-th largest daily peak, times a margin).
 //
+// No linear algebra library: a reading touches one hour's 16 bytes of routine and a few scalars,
+// and the day's recalibration sorts small rings for quantiles; nothing is arithmetic over all the
+// slots at once, which is where Eigen would help.
+//
 // Confined to the owning Detector's thread. Internal to detect.
 #pragma once
 
