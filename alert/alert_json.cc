@@ -108,6 +108,10 @@ std::string EvidenceJson(const Evidence& e) {
   if (e.days_usual >= 0) j["days_usual"] = e.days_usual;
   if (e.usual_first_activity_min >= 0) j["usual_first_activity_min"] = e.usual_first_activity_min;
   if (e.day_type >= 0) j["day_type"] = e.day_type == 0 ? "weekday" : "weekend_or_holiday";
+  if (e.spikes > 0) {
+    j["spikes"] = e.spikes;
+    j["last_spike"] = FormatRfc3339Utc(e.last_spike_ts);
+  }
   j["interval_s"] = e.interval_s;
   j["days_learned"] = e.days_learned;
   return j.dump();

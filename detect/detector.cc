@@ -482,6 +482,8 @@ void Detector::ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParam
     // but is not the resident's return. It closes once normal activity has come back (Recover).
     m->idle_n = 0;
     m->idle_blip = 0;
+    m->idle_spikes = 0;
+    m->idle_spike_min = 0;
     m->idle_alerted = 0;
     m->idle_since = ts;
     m->idle_bucket = static_cast<uint8_t>(((sod + 2 * 3600) % 86400) /
@@ -510,6 +512,12 @@ void Detector::ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParam
       m->idle_blip = 1;
       Recover(h, m, ts, true, out);
     }
+  }
+  // A reading above the night's high that the spell tolerated, in a spell at the night's level:
+  // a brief sign of someone up (or an appliance), reported with the alert.
+  if (x > m->night_hi_kwh && m->idle_sum <= m->night_hi_kwh * m->idle_n) {
+    if (m->idle_spikes < 255) ++m->idle_spikes;
+    m->idle_spike_min = static_cast<uint32_t>(ts / 60);
   }
   if (m->idle_blip == 0) Recover(h, m, ts, x > m->night_hi_kwh, out);
   const KindParams& kp = p[AlertKind::kInactivity];
@@ -571,6 +579,10 @@ void Detector::ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParam
   e.expected_low_kwh = m->standby_kwh;
   e.expected_high_kwh = m->night_hi_kwh;
   e.level_kwh_per_h = level * 3600.0f / m->interval_s;
+  if (kind == AlertKind::kInactivity && m->idle_spikes > 0) {
+    e.spikes = m->idle_spikes;
+    e.last_spike_ts = static_cast<int64_t>(m->idle_spike_min) * 60;
+  }
   Emit(h, m, kind, open ? FindingState::kUpdated : FindingState::kRaised, sev, ts, e, out);
 }
 
@@ -905,7 +917,10 @@ DetectorStats Detector::stats() const {
 namespace {
 // 004: an idle episode's state (recovery bucket, last alert-worthy quiet).
 // 005: idle spells kept as 4-weekly maxima of 48 weeks (were weekly maxima of 12).
-constexpr char kMagic[8] = {'G', 'W', 'D', 'E', 'T', '0', '0', '5'};
+// 006: an idle spell's spikes (idle_spikes, idle_spike_min) in what was tail padding: a 005
+//      checkpoint loads, with them zeroed.
+constexpr char kMagic[8] = {'G', 'W', 'D', 'E', 'T', '0', '0', '6'};
+constexpr char kMagic005[8] = {'G', 'W', 'D', 'E', 'T', '0', '0', '5'};
 struct CheckpointHeader {
   char magic[8];
   uint32_t model_size;
@@ -934,7 +949,8 @@ void Detector::Save(std::ostream& out) const {
 bool Detector::Load(std::istream& in) {
   CheckpointHeader hd{};
   if (!in.read(reinterpret_cast<char*>(&hd), sizeof hd)) return false;
-  if (std::memcmp(hd.magic, kMagic, sizeof kMagic) != 0 ||
+  const bool v005 = std::memcmp(hd.magic, kMagic005, sizeof kMagic005) == 0;
+  if ((std::memcmp(hd.magic, kMagic, sizeof kMagic) != 0 && !v005) ||
       hd.model_size != sizeof(HouseholdModel) || hd.shard != shard_ ||
       hd.num_shards != num_shards_ || hd.count > models_.size())
     return false;
@@ -944,6 +960,11 @@ bool Detector::Load(std::istream& in) {
   if (!in.read(reinterpret_cast<char*>(loaded.data()),
                static_cast<std::streamsize>(hd.count * sizeof(HouseholdModel))))
     return false;
+  if (v005)
+    for (HouseholdModel& m : loaded) {
+      m.idle_spike_min = 0;
+      m.idle_spikes = 0;
+    }
   std::copy(loaded.begin(), loaded.end(), models_.begin());
   stats_ = st;
   now_s_ = hd.now_s;

@@ -139,6 +139,12 @@ struct alignas(64) HouseholdModel {
   int8_t sensitivity[8] = {};   // feedback notches per kind (+ = less sensitive)
   int32_t sensitivity_day = 0;  // day of the last decay step
   uint32_t idle_quiet_min = 0;  // open idle episode: last alert-worthy quiet (epoch minutes)
+  // Idle spell at the night's level: the readings above the night's high that it tolerated
+  // (single spikes inside the band's allowance) and the newest one's time (epoch minutes; 0 =
+  // none). The explanation reports them: the last sign of someone up. (In what was tail padding
+  // up to checkpoint format 005: Load zeroes them in a 005 checkpoint.)
+  uint32_t idle_spike_min = 0;
+  uint8_t idle_spikes = 0;
 };
 
 static_assert(std::is_trivially_copyable_v<HouseholdModel>);

@@ -86,10 +86,78 @@ TEST(DetectorTest, DaytimeCollapseRaisesInactivityWithinHours) {
   EXPECT_GE(it->evidence.since_ts, fall - 3600);
   EXPECT_GE(it->severity, Severity::kHigh);
   EXPECT_NE(it->summary_zh.find("无用电活动"), std::string::npos);
+  EXPECT_EQ(it->evidence.spikes, 0) << "no reading of the fall was above the night's high";
   // Nothing before the fall.
   EXPECT_TRUE(std::none_of(hits.begin(), hits.end(), [&](const Finding& f) {
     return f.at_ts >= kStart + 35 * 86400 && f.at_ts < fall;
   }));
+}
+
+// A daytime fall at 10:00 on day 50, with one reading (12:30–13:00) just above the night's high
+// that the quiet spell tolerates.
+std::vector<Reading> FallWithABriefRise(int64_t* fall, int64_t* rise) {
+  auto rs = MakeRoutine(HomeSpec{}, kStart, 60);
+  *fall = kStart + 50 * 86400 + 10 * 3600;
+  *rise = *fall + 3 * 3600;
+  InjectCollapse(&rs, *fall, *fall + 48 * 3600, 0.06);
+  for (auto& r : rs)
+    if (r.ts_s == *rise) r.energy_kwh = 0.1f;
+  return rs;
+}
+
+const Finding* FirstRaisedAfter(const std::vector<Finding>& hits, int64_t t) {
+  auto it = std::find_if(hits.begin(), hits.end(), [&](const Finding& f) { return f.at_ts >= t; });
+  return it == hits.end() ? nullptr : &*it;
+}
+
+TEST(DetectorTest, ABriefRiseInAQuietSpellIsReportedAsTheLastSignOfSomeoneUp) {
+  int64_t fall = 0, rise = 0;
+  auto rs = FallWithABriefRise(&fall, &rise);
+  auto d = MakeDetector();
+  Trace run = Feed(d, rs);
+  auto hits = run.Raised(AlertKind::kInactivity);
+  const Finding* f = FirstRaisedAfter(hits, fall);
+  ASSERT_NE(f, nullptr) << "the brief rise must not hide the fall";
+  EXPECT_LE(f->evidence.since_ts, fall + 1800) << "the rise restarted the quiet";
+  EXPECT_EQ(f->evidence.spikes, 1);
+  EXPECT_EQ(f->evidence.last_spike_ts, rise);
+  EXPECT_NE(f->summary_en.find("only 1 brief rise in use, the last at 13:00"), std::string::npos)
+      << f->summary_en;
+  EXPECT_NE(f->summary_zh.find("其间仅 1 次短暂用电，最近一次 13:00"), std::string::npos)
+      << f->summary_zh;
+}
+
+TEST(DetectorTest, AFormat005CheckpointLoadsWithTheSpellsSpikesZeroed) {
+  // Format 006 put the spell's spikes in what was the model's tail padding: a 005 checkpoint
+  // (same model size) loads, with them zeroed rather than read from the padding's bytes.
+  int64_t fall = 0, rise = 0;
+  auto rs = FallWithABriefRise(&fall, &rise);
+  const auto cut =
+      std::find_if(rs.begin(), rs.end(), [&](const Reading& r) { return r.ts_s > rise + 3600; });
+  std::vector<Reading> first(rs.begin(), cut), second(cut, rs.end());
+  auto before = MakeDetector();
+  Feed(before, first);
+  std::stringstream out;
+  before.Save(out);
+  const std::string saved = out.str();
+  ASSERT_EQ(saved.substr(0, 8), "GWDET006");
+  for (const auto& [magic, spikes] :
+       {std::pair<std::string, int>{"GWDET006", 1}, {"GWDET005", 0}}) {
+    std::string bytes = saved;
+    bytes.replace(0, 8, magic);
+    std::stringstream in(bytes);
+    auto after = MakeDetector();
+    ASSERT_TRUE(after.Load(in)) << magic;
+    Trace rest = Feed(after, second);
+    const Finding* f = FirstRaisedAfter(rest.Raised(AlertKind::kInactivity), fall);
+    ASSERT_NE(f, nullptr) << magic;
+    EXPECT_EQ(f->evidence.spikes, spikes) << magic;
+  }
+  std::string old = saved;
+  old.replace(0, 8, "GWDET004");
+  std::stringstream in(old);
+  auto after = MakeDetector();
+  EXPECT_FALSE(after.Load(in)) << "format 004 has another model layout";
 }
 
 TEST(DetectorTest, NightCollapseIsCaughtWhenTheMorningNeverComes) {

@@ -25,6 +25,36 @@ TEST(ExplainTest, InactivityNamesSinceWhenAndWhatIsUsual) {
             "time on 26 of 28 days");
 }
 
+TEST(ExplainTest, AQuietOfDaysGivesItsDateAndItsBriefRises) {
+  Finding f;
+  f.kind = AlertKind::kInactivity;
+  f.state = FindingState::kRaised;
+  f.learning = LearningState::kReady;
+  f.at_ts = *ParseRfc3339("2013-02-02T05:00:00Z");              // 05:00 in London
+  f.evidence.since_ts = *ParseRfc3339("2013-01-30T12:30:00Z");  // three days before
+  f.evidence.duration_h = 64.5;
+  f.evidence.spikes = 3;
+  f.evidence.last_spike_ts = *ParseRfc3339("2013-02-02T01:30:00Z");  // today
+  f.evidence.days_seen = 28;
+  f.evidence.days_usual = 27;
+  f.evidence.day_type = 1;
+  Explain(*TimeZone::Fixed(0, "Europe/London"), &f);
+  EXPECT_EQ(f.summary_zh,
+            "自 1月30日 12:30 起无持续用电活动（64.5 小时，其间仅 3 次短暂用电，最近一次 01:30）；"
+            "该户周末此时段 28 天中 27 天有活动");
+  EXPECT_EQ(f.summary_en,
+            "No sustained electricity activity since 30 Jan 12:30 (64.5 h; only 3 brief rises in "
+            "use, the last at 01:30); at weekends this home is active at this time on 27 of 28 "
+            "days");
+  // Learning: the same account of what was seen, then the conservative rule.
+  f.learning = LearningState::kLearning;
+  f.evidence.days_learned = 5;
+  Explain(*TimeZone::Fixed(0, "Europe/London"), &f);
+  EXPECT_EQ(f.summary_en.rfind("No sustained electricity activity since 30 Jan 12:30", 0), 0u)
+      << f.summary_en;
+  EXPECT_NE(f.summary_zh.find("仍在学习中（已 5 天）"), std::string::npos) << f.summary_zh;
+}
+
 TEST(ExplainTest, LearningHomeSaysSo) {
   Finding f;
   f.kind = AlertKind::kInactivity;
