@@ -193,6 +193,18 @@ float Detector::Sensitivity(const HouseholdModel& m, AlertKind k) const {
   return std::pow(1.25f, static_cast<float>(m.sensitivity[static_cast<int>(k)]));
 }
 
+// A home that is up by day, as an elderly person's home is (EVALUATION.md's at-home rule on the
+// home's own routine): on weekdays, at least half of the hours 10–16 have their usual use (the
+// hour's log-mean, about its median) above 1.5 x the night's median + 0.02 kWh a half-hour.
+static bool UpByDay(const HouseholdModel& m) {
+  const float ih = m.interval_s / 3600.0f;
+  const float eps = kEpsKwhPerH * ih;
+  const float up = std::log(1.5f * (std::exp(m.night_mu) - eps) + 0.04f * ih + eps);
+  int n = 0;
+  for (int hr = 10; hr < 16; ++hr) n += m.hours[hr].level[0].mu / 1000.0f > up;
+  return n >= 3;
+}
+
 void Detector::Recalibrate(HouseholdModel* m, const ModelParams& p) {
   // Night distribution -> standby, night high, spread.
   if (m->night_count >= 8) {
@@ -252,12 +264,21 @@ void Detector::Recalibrate(HouseholdModel* m, const ModelParams& p) {
   m->t_high = threshold(m->high_hist, AlertKind::kHighUsage, 2.0f);
   // No morning activity: armed when mornings are regular (enough recorded days). The usual
   // time is the second-latest first activity of recent days: one odd day (back home at 14:00
-  // from a night away) would otherwise disarm the check for four weeks.
+  // from a night away) would otherwise disarm the check for four weeks. In a home that is up by
+  // day (UpByDay), a day whose first activity came after noon was not a morning at home at all:
+  // it is left out, and the check is armed while five days in seven (and 14 at least) began
+  // before noon; two such days used to disarm it for four weeks, and with it the earliest
+  // warning of a fall in the night.
   m->morning_deadline_min = -1;
-  if (m->learning_ready && m->first_act_count >= 14) {
-    std::array<uint8_t, kFirstActivityDays> fa = m->first_act;
-    const auto second = fa.begin() + m->first_act_count - 2;
-    std::nth_element(fa.begin(), second, fa.begin() + m->first_act_count);
+  const bool up_by_day = UpByDay(*m);
+  std::array<uint8_t, kFirstActivityDays> fa{};
+  int n_fa = 0;
+  for (int i = 0; i < m->first_act_count; ++i)
+    if (!up_by_day || m->first_act[i] * 5 <= 12 * 60) fa[n_fa++] = m->first_act[i];
+  if (m->learning_ready && m->first_act_count >= 14 && n_fa >= 14 &&
+      (!up_by_day || 7 * n_fa >= 5 * m->first_act_count)) {
+    const auto second = fa.begin() + n_fa - 2;
+    std::nth_element(fa.begin(), second, fa.begin() + n_fa);
     const int latest = *second * 5;
     const int deadline =
         latest + static_cast<int>(p[AlertKind::kNoMorningActivity].margin_hours * 60);
@@ -397,8 +418,7 @@ static void RefreshIdleUsual(HouseholdModel* m) {
 
 float Detector::IdleThresholdH(const HouseholdModel& m, const KindParams& kp, int bucket) const {
   // Cold: a fixed, conservative length until the home's own spells of a period are known.
-  if (!m.learning_ready || m.idle_cells_seen == 0)
-    return static_cast<float>(kp.threshold);
+  if (!m.learning_ready || m.idle_cells_seen == 0) return static_cast<float>(kp.threshold);
   float usual_longest = m.idle_usual[bucket] / 4.0f;
   // Young: while fewer periods than one level spans are known, the longest spell seen is the
   // level of fewer weeks, which runs short (the longest of 4 weeks is shorter than the longest of

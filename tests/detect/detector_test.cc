@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <optional>
 #include <sstream>
 
 #include "common/time_util.h"
@@ -105,9 +106,10 @@ std::vector<Reading> FallWithABriefRise(int64_t* fall, int64_t* rise) {
   return rs;
 }
 
-const Finding* FirstRaisedAfter(const std::vector<Finding>& hits, int64_t t) {
+std::optional<Finding> FirstRaisedAfter(const std::vector<Finding>& hits, int64_t t) {
   auto it = std::find_if(hits.begin(), hits.end(), [&](const Finding& f) { return f.at_ts >= t; });
-  return it == hits.end() ? nullptr : &*it;
+  if (it == hits.end()) return std::nullopt;
+  return *it;
 }
 
 TEST(DetectorTest, ABriefRiseInAQuietSpellIsReportedAsTheLastSignOfSomeoneUp) {
@@ -116,8 +118,8 @@ TEST(DetectorTest, ABriefRiseInAQuietSpellIsReportedAsTheLastSignOfSomeoneUp) {
   auto d = MakeDetector();
   Trace run = Feed(d, rs);
   auto hits = run.Raised(AlertKind::kInactivity);
-  const Finding* f = FirstRaisedAfter(hits, fall);
-  ASSERT_NE(f, nullptr) << "the brief rise must not hide the fall";
+  const std::optional<Finding> f = FirstRaisedAfter(hits, fall);
+  ASSERT_TRUE(f.has_value()) << "the brief rise must not hide the fall";
   EXPECT_LE(f->evidence.since_ts, fall + 1800) << "the rise restarted the quiet";
   EXPECT_EQ(f->evidence.spikes, 1);
   EXPECT_EQ(f->evidence.last_spike_ts, rise);
@@ -149,8 +151,8 @@ TEST(DetectorTest, AFormat005CheckpointLoadsWithTheSpellsSpikesZeroed) {
     auto after = MakeDetector();
     ASSERT_TRUE(after.Load(in)) << magic;
     Trace rest = Feed(after, second);
-    const Finding* f = FirstRaisedAfter(rest.Raised(AlertKind::kInactivity), fall);
-    ASSERT_NE(f, nullptr) << magic;
+    const std::optional<Finding> f = FirstRaisedAfter(rest.Raised(AlertKind::kInactivity), fall);
+    ASSERT_TRUE(f.has_value()) << magic;
     EXPECT_EQ(f->evidence.spikes, spikes) << magic;
   }
   std::string old = saved;
@@ -190,6 +192,50 @@ TEST(DetectorTest, OneLateMorningDoesNotDisarmTheMorningCheck) {
   EXPECT_LE(it->at_ts - fall, 13 * 3600) << (it->at_ts - fall) / 3600.0 << " h";
   EXPECT_EQ(it->evidence.days_usual, it->evidence.days_seen - 1);
   EXPECT_NE(it->summary_en.find("of the last"), std::string::npos) << it->summary_en;
+}
+
+// Days 36 and 42 begin after noon (back from nights away), then a night collapse on day 49.
+std::vector<Reading> TwoLateDaysThenANightFall(const HomeSpec& spec, int64_t* fall) {
+  auto rs = MakeRoutine(spec, kStart, 60);
+  for (int day : {36, 42}) {
+    const int64_t late = kStart + day * 86400;
+    InjectCollapse(&rs, late, late + 14 * 3600, 0.06);
+  }
+  *fall = kStart + 49 * 86400 + 23 * 3600;
+  InjectCollapse(&rs, *fall, *fall + 48 * 3600, 0.06);
+  return rs;
+}
+
+TEST(DetectorTest, TwoLateDaysDoNotDisarmTheMorningCheckOfAHomeUpByDay) {
+  // With the second-latest first activity of four weeks as the usual time, two days that began
+  // at 14:00 turned the check off for four weeks. In a home that is up by day they were not
+  // mornings at home and are left out.
+  int64_t fall = 0;
+  auto rs = TwoLateDaysThenANightFall(HomeSpec{}, &fall);
+  auto d = MakeDetector();
+  Trace run = Feed(d, rs);
+  const std::optional<Finding> f =
+      FirstRaisedAfter(run.Raised(AlertKind::kNoMorningActivity), fall);
+  ASSERT_TRUE(f.has_value()) << "two late days disarmed the morning check";
+  EXPECT_LE(f->at_ts - fall, 13 * 3600) << (f->at_ts - fall) / 3600.0 << " h";
+}
+
+TEST(DetectorTest, AHomeOutByDayKeepsItsMorningCheckConservative) {
+  // The same days in a home that is empty on weekdays 08–18 (out at work): days that begin late
+  // are its weekends away, and the check stays off while two of them are in its four weeks.
+  int64_t fall = 0;
+  auto rs = TwoLateDaysThenANightFall(HomeSpec{}, &fall);
+  for (auto& r : rs) {
+    const int64_t day = (r.ts_s - 900) / 86400, hour = (r.ts_s - 900) % 86400 / 3600;
+    if ((day + 3) % 7 < 5 && hour >= 8 && hour < 18) r.energy_kwh = 0.06f;
+  }
+  auto d = MakeDetector();
+  Trace run = Feed(d, rs);
+  EXPECT_FALSE(FirstRaisedAfter(run.Raised(AlertKind::kNoMorningActivity), fall).has_value());
+  // The fall is still caught, by the length of the quiet.
+  const std::optional<Finding> f = FirstRaisedAfter(run.Raised(AlertKind::kInactivity), fall);
+  ASSERT_TRUE(f.has_value());
+  EXPECT_LE(f->at_ts - fall, 24 * 3600);
 }
 
 TEST(DetectorTest, AnAbsenceWithApplianceBlipsIsOneEpisodeUntilActivityReturns) {
