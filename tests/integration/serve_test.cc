@@ -55,6 +55,21 @@ struct Fixture {
   }
 };
 
+bool HasMeterSilent(const std::vector<ReceivedMessage>& ms) {
+  for (const auto& m : ms)
+    if (m.payload.find("\"meter_silent\"") != std::string::npos) return true;
+  return false;
+}
+
+// M1 reports for 6 hours of data time, then stops; M2 goes on: on data time M1 falls silent.
+void PublishM1FallsSilent(MqttTestClient& meters) {
+  for (int i = 1; i <= 24; ++i) {
+    const int64_t ts = kT0 + i * 1800;
+    if (i <= 12) meters.Publish("gridwatch/readings/M1", Reading("M1", ts, 0.1));
+    meters.Publish("gridwatch/readings/M2", Reading("M2", ts, 0.2));
+  }
+}
+
 TEST(ServeTest, ReadingsInAlertOutOnTheAlertTopic) {
   Fixture f;
   f.dir.Write("gridwatch.yaml", Config(f.dir, f.broker));
@@ -68,20 +83,8 @@ TEST(ServeTest, ReadingsInAlertOutOnTheAlertTopic) {
   office.Subscribe("gridwatch/alerts/S1/#");  // a street office's subscription
   MqttTestClient meters(f.broker.url());
   meters.Connect();
-  // M1 reports for 6 hours, then stops; M2 goes on: on data time M1's meter falls silent.
-  for (int i = 1; i <= 24; ++i) {
-    const int64_t ts = kT0 + i * 1800;
-    if (i <= 12) meters.Publish("gridwatch/readings/M1", Reading("M1", ts, 0.1));
-    meters.Publish("gridwatch/readings/M2", Reading("M2", ts, 0.2));
-  }
-  ASSERT_TRUE(office.WaitUntil(
-      [](const std::vector<ReceivedMessage>& ms) {
-        for (const auto& m : ms)
-          if (m.payload.find("\"meter_silent\"") != std::string::npos) return true;
-        return false;
-      },
-      seconds(20)))
-      << gw.Stderr();
+  PublishM1FallsSilent(meters);
+  ASSERT_TRUE(office.WaitUntil(HasMeterSilent, seconds(20))) << gw.Stderr();
   bool found = false;
   for (const auto& m : office.Messages()) {
     if (m.payload.find("\"meter_silent\"") == std::string::npos) continue;
@@ -212,11 +215,51 @@ TEST(ServeTest, AFullIngestQueueBacksUpToTheBrokerAndLosesNothing) {
   EXPECT_EQ(gw.Terminate(), 0) << gw.Stderr();
 }
 
-bool HasMeterSilent(const std::vector<ReceivedMessage>& ms) {
-  for (const auto& m : ms)
-    if (m.payload.find("\"meter_silent\"") != std::string::npos) return true;
-  return false;
-}
+// The alert store's write lock, held as a backup or an operator's sqlite3 would hold it.
+class StoreWriteLock {
+ public:
+  explicit StoreWriteLock(const std::string& db_path) {
+    if (sqlite3_open(db_path.c_str(), &db_) == SQLITE_OK)
+      held_ = sqlite3_exec(db_, "BEGIN IMMEDIATE;", nullptr, nullptr, nullptr) == SQLITE_OK;
+  }
+  ~StoreWriteLock() {
+    Release();
+    sqlite3_close(db_);
+  }
+  bool held() const { return held_; }
+  void Release() {
+    if (held_) sqlite3_exec(db_, "COMMIT;", nullptr, nullptr, nullptr);
+    held_ = false;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+  bool held_ = false;
+};
+
+// gridwatch serve started on the fixture, ready, with the alert store locked, an office
+// subscribed to every alert and M1 fallen silent.
+struct LockedStoreRun {
+  explicit LockedStoreRun(Fixture& f)
+      : gw(std::make_unique<GridwatchProcess>(
+            std::vector<std::string>{"serve", "--config", f.dir.File("gridwatch.yaml")},
+            f.dir.path().string())),
+        office(f.broker.url()),
+        meters(f.broker.url()) {
+    port = gw->WaitForPort();
+    if (port <= 0 || !WaitReady(port, seconds(15))) return;
+    lock = std::make_unique<StoreWriteLock>(f.dir.File("data") + "/alerts.db");
+    office.Connect();
+    office.Subscribe("gridwatch/alerts/#");
+    meters.Connect();
+    PublishM1FallsSilent(meters);
+  }
+  bool ok() const { return port > 0 && lock && lock->held(); }
+  std::unique_ptr<GridwatchProcess> gw;
+  int port = 0;
+  std::unique_ptr<StoreWriteLock> lock;
+  MqttTestClient office, meters;
+};
 
 TEST(ServeTest, AnAlertTheStoreRefusesIsRetriedNotLost) {
   // Another process holds the alert store's write lock past its busy timeout (a backup, an
@@ -224,39 +267,20 @@ TEST(ServeTest, AnAlertTheStoreRefusesIsRetriedNotLost) {
   // it used to be logged and dropped.
   Fixture f;
   f.dir.Write("gridwatch.yaml", Config(f.dir, f.broker));
-  GridwatchProcess gw({"serve", "--config", f.dir.File("gridwatch.yaml")}, f.dir.path().string());
-  const int port = gw.WaitForPort();
-  ASSERT_GT(port, 0) << gw.Stderr();
-  ASSERT_TRUE(WaitReady(port, seconds(15))) << gw.Stderr();
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open((f.dir.File("data") + "/alerts.db").c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "BEGIN IMMEDIATE;", nullptr, nullptr, nullptr), SQLITE_OK)
-      << sqlite3_errmsg(db);
-
-  MqttTestClient office(f.broker.url());
-  office.Connect();
-  office.Subscribe("gridwatch/alerts/#");
-  MqttTestClient meters(f.broker.url());
-  meters.Connect();
-  // M1 stops after 6 hours of data time while M2 goes on: M1's meter is silent.
-  for (int i = 1; i <= 24; ++i) {
-    const int64_t ts = kT0 + i * 1800;
-    if (i <= 12) meters.Publish("gridwatch/readings/M1", Reading("M1", ts, 0.1));
-    meters.Publish("gridwatch/readings/M2", Reading("M2", ts, 0.2));
-  }
+  LockedStoreRun run(f);
+  ASSERT_TRUE(run.ok()) << run.gw->Stderr();
   // The store refuses the alert (its busy timeout is 5 s), and goes on refusing while locked.
-  EXPECT_TRUE(WaitMetric(port, "gridwatch_alert_store_errors_total", 2, seconds(30)))
-      << gw.Stderr();
-  EXPECT_FALSE(HasMeterSilent(office.Messages())) << "an alert out that the store did not hold";
-  ASSERT_EQ(sqlite3_exec(db, "COMMIT;", nullptr, nullptr, nullptr), SQLITE_OK);
-  sqlite3_close(db);
+  EXPECT_TRUE(WaitMetric(run.port, "gridwatch_alert_store_errors_total", 2, seconds(30)))
+      << run.gw->Stderr();
+  EXPECT_FALSE(HasMeterSilent(run.office.Messages())) << "an alert out that the store did not hold";
+  run.lock->Release();
   // Released: the retried finding opens its alert.
-  EXPECT_TRUE(office.WaitUntil(HasMeterSilent, seconds(20))) << gw.Stderr();
-  const std::string scrape = HttpGet(port, "/metrics").body;
+  EXPECT_TRUE(run.office.WaitUntil(HasMeterSilent, seconds(20))) << run.gw->Stderr();
+  const std::string scrape = HttpGet(run.port, "/metrics").body;
   EXPECT_EQ(MetricValue(scrape, "gridwatch_alerts_opened_total",
                         "kind=\"meter_silent\",severity=\"low\""),
             1);
-  EXPECT_EQ(gw.Terminate(), 0) << gw.Stderr();
+  EXPECT_EQ(run.gw->Terminate(), 0) << run.gw->Stderr();
 }
 
 TEST(ServeTest, AStopWhileTheStoreRefusesLeavesTheAlertToTheNextStart) {
@@ -266,41 +290,21 @@ TEST(ServeTest, AStopWhileTheStoreRefusesLeavesTheAlertToTheNextStart) {
   // meter as already reported, and the alert would never open.)
   Fixture f;
   f.dir.Write("gridwatch.yaml", Config(f.dir, f.broker));
-  auto gw = std::make_unique<GridwatchProcess>(
-      std::vector<std::string>{"serve", "--config", f.dir.File("gridwatch.yaml")},
-      f.dir.path().string());
-  int port = gw->WaitForPort();
-  ASSERT_GT(port, 0) << gw->Stderr();
-  ASSERT_TRUE(WaitReady(port, seconds(15))) << gw->Stderr();
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open((f.dir.File("data") + "/alerts.db").c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "BEGIN IMMEDIATE;", nullptr, nullptr, nullptr), SQLITE_OK)
-      << sqlite3_errmsg(db);
-  MqttTestClient office(f.broker.url());
-  office.Connect();
-  office.Subscribe("gridwatch/alerts/#");
-  MqttTestClient meters(f.broker.url());
-  meters.Connect();
-  for (int i = 1; i <= 24; ++i) {
-    const int64_t ts = kT0 + i * 1800;
-    if (i <= 12) meters.Publish("gridwatch/readings/M1", Reading("M1", ts, 0.1));
-    meters.Publish("gridwatch/readings/M2", Reading("M2", ts, 0.2));
-  }
-  ASSERT_TRUE(WaitMetric(port, "gridwatch_alert_store_errors_total", 1, seconds(30)))
-      << gw->Stderr();
-  EXPECT_EQ(gw->Terminate(), 1) << gw->Stderr();
-  EXPECT_NE(gw->Stderr().find("left to the write-ahead log"), std::string::npos) << gw->Stderr();
-  EXPECT_FALSE(HasMeterSilent(office.Messages()));
-  ASSERT_EQ(sqlite3_exec(db, "COMMIT;", nullptr, nullptr, nullptr), SQLITE_OK);
-  sqlite3_close(db);
+  LockedStoreRun run(f);
+  ASSERT_TRUE(run.ok()) << run.gw->Stderr();
+  ASSERT_TRUE(WaitMetric(run.port, "gridwatch_alert_store_errors_total", 1, seconds(30)))
+      << run.gw->Stderr();
+  EXPECT_EQ(run.gw->Terminate(), 1) << run.gw->Stderr();
+  EXPECT_NE(run.gw->Stderr().find("left to the write-ahead log"), std::string::npos)
+      << run.gw->Stderr();
+  EXPECT_FALSE(HasMeterSilent(run.office.Messages()));
+  run.lock->Release();
 
-  gw = std::make_unique<GridwatchProcess>(
-      std::vector<std::string>{"serve", "--config", f.dir.File("gridwatch.yaml")},
-      f.dir.path().string());
-  port = gw->WaitForPort();
-  ASSERT_GT(port, 0) << gw->Stderr();
-  EXPECT_TRUE(office.WaitUntil(HasMeterSilent, seconds(20))) << gw->Stderr();
-  EXPECT_EQ(gw->Terminate(), 0) << gw->Stderr();
+  GridwatchProcess again({"serve", "--config", f.dir.File("gridwatch.yaml")},
+                         f.dir.path().string());
+  ASSERT_GT(again.WaitForPort(), 0) << again.Stderr();
+  EXPECT_TRUE(run.office.WaitUntil(HasMeterSilent, seconds(20))) << again.Stderr();
+  EXPECT_EQ(again.Terminate(), 0) << again.Stderr();
 }
 
 TEST(ServeTest, OnTheWallClockABacklogIsReadBeforeAnyMeterIsCalledSilent) {
