@@ -458,7 +458,7 @@ void Detector::Recover(HouseholdIndex h, HouseholdModel* m, int64_t ts, bool act
 }
 
 void Detector::ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParams& p, float x,
-                           int64_t ts, int sod, int dt, int days_of_type, float lmu, float lsig,
+                           int64_t ts, int sod, int dt, int days_of_type,
                            std::vector<Finding>* out) {
   const int32_t period = static_cast<int32_t>(FloorDiv(m->cur_day, kIdleCellDays));
   if (period != m->idle_cell) {
@@ -591,8 +591,19 @@ void Detector::ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParam
   e.score = len_h;
   e.threshold = t_h_used;
   e.days_seen = days_of_type;
-  // Share of days on which this hour's use is above the night's usual level (normal approx.).
-  const float pa = 0.5f * std::erfc((m->night_mu + m->night_sigma - lmu) / (lsig * 1.41421356f));
+  // Share of days on which this home is up at these hours: for each hour the spell has run
+  // through (its last 24 at most), the share of days whose use then is above the night's usual
+  // level (normal approx.), and the largest of them — a lower bound for being up at some point
+  // of the stretch. (The hour of the alert alone can be one the home sleeps through: a spell
+  // from 17:30 alerting at 19:00 the next day would read "active at this time on 0 days".)
+  float pa = 0;
+  for (int64_t t = std::max(m->idle_since, ts - 86400) + 1800; t <= ts + 1799; t += 3600) {
+    const int64_t loc = t + OffsetAt(t);
+    const int hr_t = static_cast<int>(loc - FloorDiv(loc, 86400) * 86400) / 3600;
+    const HouseholdModel::LogDist& d = m->hours[hr_t].level[dt];
+    const float mu = d.mu / 1000.0f, sig = std::max(0.1f, 1.2533f * d.dev / 1000.0f);
+    pa = std::max(pa, 0.5f * std::erfc((m->night_mu + m->night_sigma - mu) / (sig * 1.41421356f)));
+  }
   e.days_usual = static_cast<int>(pa * days_of_type + 0.5f);
   e.day_type = dt;
   e.observed_kwh = level;
@@ -743,7 +754,7 @@ void Detector::Observe(const Reading& r, std::vector<Finding>* out) {
     m->s_flat = std::clamp(m->s_flat + llr_step, 0.0f, 2.0f * std::max(m->t_flat, 1.0f));
   m->flat_day_peak = std::max(m->flat_day_peak, m->s_flat);
 
-  ObserveIdle(h, m, p, x, r.ts_s, sod, dt, days_of_type, lmu, lsig, out);
+  ObserveIdle(h, m, p, x, r.ts_s, sod, dt, days_of_type, out);
 
   // --- High usage: something drawing at least min_kw left on. A CUSUM of the log-likelihood
   // ratio of this reading under "this home's use at this hour plus a constant load of min_kw"

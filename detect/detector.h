@@ -107,8 +107,7 @@ class Detector {
   void Recover(HouseholdIndex h, HouseholdModel* m, int64_t ts, bool active,
                std::vector<Finding>* out);
   void ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParams& p, float x, int64_t ts,
-                   int sod, int dt, int days_of_type, float lmu, float lsig,
-                   std::vector<Finding>* out);
+                   int sod, int dt, int days_of_type, std::vector<Finding>* out);
   void Emit(HouseholdIndex h, HouseholdModel* m, AlertKind kind, FindingState state,
             Severity severity, int64_t at_ts, const Evidence& e, std::vector<Finding>* out);
   void Clear(HouseholdIndex h, HouseholdModel* m, AlertKind kind, int64_t at_ts,

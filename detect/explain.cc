@@ -97,8 +97,8 @@ void Explain(const TimeZone& tz, Finding* f) {
       }
       f->summary_zh =
           seen_zh + F("；该户%s此时段 %d 天中 %d 天有活动", zh_day, e.days_seen, e.days_usual);
-      f->summary_en = seen_en + F("; %s this home is active at this time on %d of %d days", en_day,
-                                  e.days_usual, e.days_seen);
+      f->summary_en = seen_en + F("; %s this home is active in these hours on %d of %d days",
+                                  en_day, e.days_usual, e.days_seen);
       return;
     }
     case AlertKind::kFrozen:
@@ -109,7 +109,7 @@ void Explain(const TimeZone& tz, Finding* f) {
             e.days_usual);
       f->summary_en =
           F("Use unchanged since %s (about %.0f W for %.1f h), no sign of anyone "
-            "switching anything; %s use changes at this time on %d of %d days",
+            "switching anything; %s use changes in these hours on %d of %d days",
             since_en.c_str(), e.level_kwh_per_h * 1000, e.duration_h, en_day, e.days_usual,
             e.days_seen);
       return;
@@ -154,14 +154,17 @@ void Explain(const TimeZone& tz, Finding* f) {
       f->summary_en = F("Active use has declined for %d days in a row, to %.0f%% of usual",
                         e.days_usual, e.probability * 100);
       return;
-    case AlertKind::kMeterSilent:
-      f->summary_zh = F("电表自 %s 起无数据（%.1f 小时），该表通常每 %.0f 分钟上报",
-                        since_zh.c_str(), e.duration_h, e.interval_s / 60);
+    case AlertKind::kMeterSilent: {
+      // A meter can be silent for weeks (a disconnected head-end, a moved tenant): in days then.
+      const bool days = e.duration_h >= 48;
+      const double n = days ? e.duration_h / 24 : e.duration_h;
+      f->summary_zh = F("电表自 %s 起无数据（%.1f %s），该表通常每 %.0f 分钟上报", since_zh.c_str(),
+                        n, days ? "天" : "小时", e.interval_s / 60);
       f->summary_en =
-          F("No data from the meter since %s (%.1f h); it usually reports every "
-            "%.0f min",
-            since_en.c_str(), e.duration_h, e.interval_s / 60);
+          F("No data from the meter since %s (%.1f %s); it usually reports every %.0f min",
+            since_en.c_str(), n, days ? "days" : "h", e.interval_s / 60);
       return;
+    }
   }
 }
 

@@ -162,6 +162,22 @@ TEST(DetectorTest, AFormat005CheckpointLoadsWithTheSpellsSpikesZeroed) {
   EXPECT_FALSE(after.Load(in)) << "format 004 has another model layout";
 }
 
+TEST(DetectorTest, AnAlertAtAnHourTheHomeSleepsThroughSaysHowOftenItIsUpInTheQuietsHours) {
+  // A fall at 19:00, found in the night: at the alert's own hour the home is asleep on every
+  // day, and "active at this time on 0 of 28 days" would read as if the quiet were usual. The
+  // explanation speaks of the hours the quiet has run through, the evening among them.
+  auto d = MakeDetector();
+  auto rs = MakeRoutine(HomeSpec{}, kStart, 60);
+  const int64_t fall = kStart + 50 * 86400 + 19 * 3600;
+  InjectCollapse(&rs, fall, fall + 48 * 3600, 0.06);
+  Trace run = Feed(d, rs);
+  const std::optional<Finding> f = FirstRaisedAfter(run.Raised(AlertKind::kInactivity), fall);
+  ASSERT_TRUE(f.has_value());
+  const int hour = static_cast<int>(f->at_ts % 86400 / 3600);
+  ASSERT_TRUE(hour >= 23 || hour < 6) << "the alert came at " << hour << ":00, not in the night";
+  EXPECT_GE(f->evidence.days_usual, f->evidence.days_seen - 2) << f->summary_en;
+}
+
 TEST(DetectorTest, NightCollapseIsCaughtWhenTheMorningNeverComes) {
   auto d = MakeDetector();
   auto rs = MakeRoutine(HomeSpec{}, kStart, 60);

@@ -21,8 +21,8 @@ TEST(ExplainTest, InactivityNamesSinceWhenAndWhatIsUsual) {
   Explain(*TimeZone::Fixed(8 * 3600, "Asia/Shanghai"), &f);
   EXPECT_EQ(f.summary_zh, "自 06:30 起无用电活动（5.0 小时）；该户平日此时段 28 天中 26 天有活动");
   EXPECT_EQ(f.summary_en,
-            "No electricity activity since 06:30 (5.0 h); on weekdays this home is active at this "
-            "time on 26 of 28 days");
+            "No electricity activity since 06:30 (5.0 h); on weekdays this home is active in these "
+            "hours on 26 of 28 days");
 }
 
 TEST(ExplainTest, AQuietOfDaysGivesItsDateAndItsBriefRises) {
@@ -44,7 +44,7 @@ TEST(ExplainTest, AQuietOfDaysGivesItsDateAndItsBriefRises) {
             "该户周末此时段 28 天中 27 天有活动");
   EXPECT_EQ(f.summary_en,
             "No sustained electricity activity since 30 Jan 12:30 (64.5 h; only 3 brief rises in "
-            "use, the last at 01:30); at weekends this home is active at this time on 27 of 28 "
+            "use, the last at 01:30); at weekends this home is active in these hours on 27 of 28 "
             "days");
   // Learning: the same account of what was seen, then the conservative rule.
   f.learning = LearningState::kLearning;
@@ -53,6 +53,26 @@ TEST(ExplainTest, AQuietOfDaysGivesItsDateAndItsBriefRises) {
   EXPECT_EQ(f.summary_en.rfind("No sustained electricity activity since 30 Jan 12:30", 0), 0u)
       << f.summary_en;
   EXPECT_NE(f.summary_zh.find("仍在学习中（已 5 天）"), std::string::npos) << f.summary_zh;
+}
+
+TEST(ExplainTest, AMeterSilentForWeeksIsCountedInDays) {
+  Finding f;
+  f.kind = AlertKind::kMeterSilent;
+  f.state = FindingState::kRaised;
+  f.at_ts = *ParseRfc3339("2013-11-10T12:00:00Z");
+  f.evidence.since_ts = *ParseRfc3339("2013-05-20T19:30:00Z");
+  f.evidence.duration_h = 4164.5;
+  f.evidence.interval_s = 1800;
+  Explain(*TimeZone::Fixed(0), &f);
+  EXPECT_EQ(f.summary_zh, "电表自 5月20日 19:30 起无数据（173.5 天），该表通常每 30 分钟上报");
+  EXPECT_EQ(f.summary_en,
+            "No data from the meter since 20 May 19:30 (173.5 days); it usually reports every 30 "
+            "min");
+  f.evidence.since_ts = f.at_ts - 8 * 3600;
+  f.evidence.duration_h = 8;
+  Explain(*TimeZone::Fixed(0), &f);
+  EXPECT_EQ(f.summary_en,
+            "No data from the meter since 04:00 (8.0 h); it usually reports every 30 min");
 }
 
 TEST(ExplainTest, LearningHomeSaysSo) {
