@@ -558,6 +558,18 @@ void Detector::ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParam
   // measured against this home's mornings, not only against its longest nights.
   float t_h_used = t_h;
   bool over = len_h >= t_h;
+  // A spell at a steady level above the night's high (a light, a TV or a heater left on, nobody
+  // changing anything) is judged against the cold length too, the per-category prior: a home's
+  // long quiet spells at standby (nights, days out) say nothing about how long it leaves
+  // something on unchanged, and waiting for them held frozen falls back in homes out by day.
+  // (Whether nobody is changing anything is still the step gate's to say, below.)
+  const float level = m->idle_sum / m->idle_n;
+  const bool elevated = level > m->night_hi_kwh;
+  if (!over && elevated && p[AlertKind::kFrozen].enabled &&
+      len_h >= static_cast<float>(kp.threshold) * Sensitivity(*m, AlertKind::kInactivity)) {
+    over = true;
+    t_h_used = static_cast<float>(kp.threshold) * Sensitivity(*m, AlertKind::kInactivity);
+  }
   if (!over && kp.enabled && len_h >= kp.min_hours) {
     ForEachBoundary(m->idle_since + OffsetAt(m->idle_since), OffsetAt(ts), ts,
                     [&](int bucket, int64_t b) {
@@ -568,8 +580,6 @@ void Detector::ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParam
                     });
   }
   if (!kp.enabled || !over) return;
-  const float level = m->idle_sum / m->idle_n;
-  const bool elevated = level > m->night_hi_kwh;
   // Which evidence judges the spell: at the night's level, the level CUSUM (use like the night's
   // at hours when this home is up); more than one night-sigma above the night's median (a light,
   // a TV or a heater left on over the night's fluctuation), the step CUSUM (no change at hours

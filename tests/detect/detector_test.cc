@@ -435,6 +435,47 @@ TEST(DetectorTest, FrozenUseIsReportedAsFrozen) {
   EXPECT_LE(hits.front().at_ts - fall, 24 * 3600);
 }
 
+// A home out every weekday 08:00–23:30 (at standby: a family at work, then out for the evening):
+// its quiet spells from the morning run to the next morning, so its own idle threshold for them
+// is about a day. Then, on day 50, a steady 300 W left on from 09:00, or (other == true) the
+// same hours at standby, as on any weekday.
+std::vector<Reading> LongDaysOutHome(bool frozen, int64_t* fall) {
+  auto rs = MakeRoutine(HomeSpec{}, kStart, 60);
+  for (int day = 0; day < 60; ++day)
+    if ((day + 1) % 7 < 5) {  // kStart is a Tuesday: weekdays
+      const int64_t out = kStart + day * 86400 + 8 * 3600;
+      InjectCollapse(&rs, out, out + 15 * 3600 + 1800, 0.06);
+    }
+  *fall = kStart + 50 * 86400 + 9 * 3600;  // a Thursday
+  InjectCollapse(&rs, *fall, *fall + 48 * 3600, frozen ? 0.06 + 0.15 : 0.06);
+  return rs;
+}
+
+TEST(DetectorTest, AFrozenFallIsNotJudgedByTheHomesLongDaysOut) {
+  int64_t fall = 0;
+  auto rs = LongDaysOutHome(true, &fall);
+  auto d = MakeDetector();
+  Trace run = Feed(d, rs);
+  auto hits = run.RaisedWelfareAfter(fall);
+  ASSERT_FALSE(hits.empty());
+  EXPECT_EQ(hits.front().kind, AlertKind::kFrozen);
+  // The cold length (inactivity.threshold, 12 h) bounds the wait, not the day-long spells out.
+  EXPECT_LE(hits.front().at_ts - fall, 13 * 3600) << (hits.front().at_ts - fall) / 3600.0 << " h";
+  EXPECT_DOUBLE_EQ(hits.front().evidence.threshold, 12.0);
+}
+
+TEST(DetectorTest, AQuietDayOutIsStillJudgedByTheHomesOwnDaysOut) {
+  // The cap is for steady use above the night's level only: the same 12 h and more at standby
+  // is this home's ordinary weekday.
+  int64_t fall = 0;
+  auto rs = LongDaysOutHome(false, &fall);
+  auto d = MakeDetector();
+  Trace run = Feed(d, rs);
+  for (const auto& f : run.RaisedWelfareAfter(fall))
+    EXPECT_GT(f.at_ts - fall, 15 * 3600)
+        << AlertKindName(f.kind) << " after " << (f.at_ts - fall) / 3600.0 << " h";
+}
+
 TEST(DetectorTest, SundayLateRiserIsNotAnAlarm) {
   HomeSpec spec;
   spec.weekend_wake_h = 10.5;  // every weekend, up at half past ten
