@@ -30,8 +30,10 @@ ModelParams DefaultModelParams() {
   // of 48 weeks' 4-weekly maxima, k = weeks kept / 12) — if the evidence gate
   // (detect.gate_z) agrees.
   set(AlertKind::kInactivity, true, 12.0, 3.0, 1.0, 1.0);
-  // frozen: the same spells at a level above standby (lights or a heater on, nobody changing
-  // anything); shares inactivity's spell threshold; enabled turns this kind on or off.
+  // frozen: the same spells at a level above the night's high (lights or a heater on, nobody
+  // changing anything); shares inactivity's spell threshold, and alerts no later than
+  // inactivity's cold length (its `threshold`), whatever the home's long quiet spells; enabled
+  // turns this kind on or off.
   set(AlertKind::kFrozen, true, 0, 0, 0, 0);
   // no_morning_activity: margin_hours after the second-latest first activity of the last 4 weeks.
   set(AlertKind::kNoMorningActivity, true, 0, 0, 3.5, 0);
