@@ -27,9 +27,7 @@ class BoundedQueue {
   [[nodiscard]] bool TryPush(T value) {
     std::lock_guard lock(mu_);
     if (closed_ || items_.size() >= capacity_) return false;
-    items_.push_back(std::move(value));
-    high_water_ = std::max(high_water_, items_.size());
-    not_empty_.notify_one();
+    Append(std::move(value));
     return true;
   }
 
@@ -38,9 +36,7 @@ class BoundedQueue {
     std::unique_lock lock(mu_);
     not_full_.wait(lock, [&] { return closed_ || items_.size() < capacity_; });
     if (closed_) return false;
-    items_.push_back(std::move(value));
-    high_water_ = std::max(high_water_, items_.size());
-    not_empty_.notify_one();
+    Append(std::move(value));
     return true;
   }
 
@@ -51,9 +47,7 @@ class BoundedQueue {
     if (!not_full_.wait_for(lock, timeout, [&] { return closed_ || items_.size() < capacity_; }))
       return false;
     if (closed_) return false;
-    items_.push_back(std::move(value));
-    high_water_ = std::max(high_water_, items_.size());
-    not_empty_.notify_one();
+    Append(std::move(value));
     return true;
   }
 
@@ -107,6 +101,13 @@ class BoundedQueue {
   }
 
  private:
+  // Under mu_, with room: appends and wakes a consumer.
+  void Append(T&& value) {
+    items_.push_back(std::move(value));
+    high_water_ = std::max(high_water_, items_.size());
+    not_empty_.notify_one();
+  }
+
   const std::size_t capacity_;
   mutable std::mutex mu_;
   std::condition_variable not_empty_;

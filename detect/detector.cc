@@ -533,9 +533,11 @@ void Detector::ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParam
       Recover(h, m, ts, true, out);
     }
   }
+  const float level = m->idle_sum / m->idle_n;
+  const bool elevated = level > m->night_hi_kwh;  // a steady level above the night's, not standby
   // A reading above the night's high that the spell tolerated, in a spell at the night's level:
   // a brief sign of someone up (or an appliance), reported with the alert.
-  if (x > m->night_hi_kwh && m->idle_sum <= m->night_hi_kwh * m->idle_n) {
+  if (x > m->night_hi_kwh && !elevated) {
     if (m->idle_spikes < 255) ++m->idle_spikes;
     m->idle_spike_min = static_cast<uint32_t>(ts / 60);
   }
@@ -563,12 +565,12 @@ void Detector::ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParam
   // long quiet spells at standby (nights, days out) say nothing about how long it leaves
   // something on unchanged, and waiting for them held frozen falls back in homes out by day.
   // (Whether nobody is changing anything is still the step gate's to say, below.)
-  const float level = m->idle_sum / m->idle_n;
-  const bool elevated = level > m->night_hi_kwh;
-  if (!over && elevated && p[AlertKind::kFrozen].enabled &&
-      len_h >= static_cast<float>(kp.threshold) * Sensitivity(*m, AlertKind::kInactivity)) {
-    over = true;
-    t_h_used = static_cast<float>(kp.threshold) * Sensitivity(*m, AlertKind::kInactivity);
+  if (!over && elevated && p[AlertKind::kFrozen].enabled) {
+    const float cold_h = static_cast<float>(kp.threshold) * Sensitivity(*m, AlertKind::kInactivity);
+    if (len_h >= cold_h) {
+      over = true;
+      t_h_used = cold_h;
+    }
   }
   if (!over && kp.enabled && len_h >= kp.min_hours) {
     ForEachBoundary(m->idle_since + OffsetAt(m->idle_since), OffsetAt(ts), ts,
