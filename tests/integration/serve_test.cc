@@ -449,6 +449,56 @@ TEST(ServeTest, BrokerRestartMidStreamLosesNoQos1Reading) {
   EXPECT_EQ(gw.Terminate(), 0);
 }
 
+TEST(ServeTest, AServiceFrozenPastItsKeepaliveReconnectsAndLosesNoQos1Reading) {
+  // The whole process stops (a VM paused, a host swapping, SIGSTOP) for longer than 1.5 x the
+  // keepalive: the broker drops the connection and keeps what arrives for the persistent
+  // session. On waking, the service must notice the dead connection, reconnect and take every
+  // queued reading exactly once (a redelivered QoS 1 message is deduplicated on meter and ts).
+  Fixture f;
+  std::string config = Config(f.dir, f.broker);
+  const std::string reconnect = "  reconnect_min_s: 1\n";
+  config.replace(config.find(reconnect), reconnect.size(), "  keepalive_s: 1\n" + reconnect);
+  f.dir.Write("gridwatch.yaml", config);
+  GridwatchProcess gw({"serve", "--config", f.dir.File("gridwatch.yaml")}, f.dir.path().string());
+  const int port = gw.WaitForPort();
+  ASSERT_GT(port, 0) << gw.Stderr();
+  ASSERT_TRUE(WaitReady(port, seconds(15))) << gw.Stderr();
+
+  MqttTestClient head_end(f.broker.url());
+  head_end.Connect();
+  int sent = 0;
+  auto publish = [&](int n) {
+    for (int i = 0; i < n; ++i, ++sent) {
+      const std::string meter = sent % 2 ? "M1" : "M2";
+      head_end.PublishAsync("gridwatch/readings/" + meter,
+                            Reading(meter, kT0 + (sent / 2 + 1) * 1800, 0.1));
+    }
+    return head_end.WaitForPublished(seconds(10));
+  };
+  ASSERT_TRUE(publish(40));
+  ASSERT_TRUE(WaitMetric(port, "gridwatch_readings_accepted_total", 40, seconds(10)));
+
+  gw.Signal(SIGSTOP);
+  std::this_thread::sleep_for(milliseconds(600));
+  ASSERT_TRUE(publish(30));  // reaches the broker; the frozen service cannot take it
+  // Mosquitto drops a client 1.5 x its keepalive after its last packet, checked at a coarse tick
+  // (a 5-s keepalive is dropped about 10 s after): 6 s of silence are enough for a 1-s one.
+  std::this_thread::sleep_for(seconds(6));
+  ASSERT_TRUE(publish(30));  // queued by the broker for the service's session
+  gw.Signal(SIGCONT);
+
+  EXPECT_TRUE(WaitMetric(port, "gridwatch_readings_accepted_total", 100, seconds(20)))
+      << gw.Stderr();
+  ASSERT_TRUE(WaitReady(port, seconds(20))) << "service did not reconnect: " << gw.Stderr();
+  std::this_thread::sleep_for(milliseconds(500));  // a doubled delivery would land by now
+  const std::string scrape = HttpGet(port, "/metrics").body;
+  EXPECT_EQ(MetricValue(scrape, "gridwatch_readings_accepted_total"), 100) << "lost or doubled";
+  EXPECT_GE(MetricValue(scrape, "gridwatch_mqtt_reconnects_total"), 1)
+      << "the broker should have dropped a client silent for 6 s with a 1 s keepalive\n"
+      << f.broker.ReadLog();
+  EXPECT_EQ(gw.Terminate(), 0) << gw.Stderr();
+}
+
 TEST(ServeTest, ReadyOnlyWithTheBrokerAndCleanStopWithCheckpointsRestored) {
   MosquittoBrokerOptions opts;
   opts.start = false;
