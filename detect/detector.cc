@@ -261,7 +261,7 @@ void Detector::Recalibrate(HouseholdModel* m, const ModelParams& p) {
   };
   m->t_quiet = gate(m->quiet_hist);
   m->t_flat = gate(m->flat_hist);
-  m->t_high = threshold(m->high_hist, AlertKind::kHighUsage, 2.0f);
+  m->t_high = threshold(m->high_hist, AlertKind::kHighUsage, 1.5f);
   // No morning activity: armed when mornings are regular (enough recorded days). The usual
   // time is the second-latest first activity of recent days: one odd day (back home at 14:00
   // from a night away) would otherwise disarm the check for four weeks. In a home that is up by
@@ -769,16 +769,22 @@ void Detector::Observe(const Reading& r, std::vector<Finding>* out) {
   ObserveIdle(h, m, p, x, r.ts_s, sod, dt, days_of_type, out);
 
   // --- High usage: something drawing at least min_kw left on. A CUSUM of the log-likelihood
-  // ratio of this reading under "this home's use at this hour plus a constant load of min_kw"
-  // against "this home's use at this hour" (both the hour's log-normal): it climbs while use
-  // stays above the load and higher than this home usually shows, and a reading below the load
-  // (nothing that large is on) resets it. Increments are per half-hour of data, so the
-  // threshold (nats) means the same at every interval; calibrated on the home's daily peaks.
+  // ratio of this reading under "this home's use at this hour plus a load L left on" against
+  // "this home's use at this hour" (both the hour's log-normal): it climbs while use stays above
+  // the load and higher than this home usually shows, and a reading below min_kw (nothing that
+  // large is on) resets it. L is the load's size as the readings show it, at least min_kw: a
+  // load left on lifts this reading and the one before by the same amount, so the lower of the
+  // two stands about L above the hour's usual use (a generalised likelihood ratio; with L fixed
+  // at min_kw, a 2.4 kW heater in a home of varied use scored barely more than a 1.1 kW one,
+  // and a kettle's single reading still gets no more than min_kw). Increments are per half-hour
+  // of data, so the threshold (nats) means the same at every interval; calibrated on the home's
+  // daily peaks.
   {
     const KindParams& kp = p[AlertKind::kHighUsage];
     float hi = m->hours[hr].high[slot & 1] / kNightScale;
     if (hi <= 0) hi = std::max(x, m->night_hi_kwh);
-    const float load = static_cast<float>(kp.min_kw) * ih;
+    const float both = prev >= 0 ? std::min(x, prev) : x;
+    const float load = std::max(static_cast<float>(kp.min_kw) * ih, both - std::exp(lmu));
     float inc = -4.0f;
     if (x > load) {
       const float l1 = std::log(x - load + eps);

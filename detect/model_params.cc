@@ -38,11 +38,11 @@ ModelParams DefaultModelParams() {
   // no_morning_activity: margin_hours after the second-latest first activity of the last 4 weeks.
   set(AlertKind::kNoMorningActivity, true, 0, 0, 3.5, 0);
   // high_usage: min_kw = the least load left on that counts (a heater, a hob ring, an oven);
-  // threshold = least evidence (nats per half-hour of data, CUSUM of the log-likelihood ratio
-  // "this home's use plus min_kw" vs "this home's use" at the hour); factor = Gumbel level z
-  // of the home's daily peaks of that CUSUM (exceeded on a share e^-z of days); min_hours =
-  // shortest episode.
-  set(AlertKind::kHighUsage, true, 15.0, 4.0, 0, 5.0);
+  // threshold = least evidence (nats, CUSUM of the log-likelihood ratio "this home's use plus
+  // a load of at least min_kw, sized by the readings" vs "this home's use" at the hour, at most
+  // 3 a half-hour: 24 in the shortest episode); factor = Gumbel level z of the home's daily
+  // peaks of that CUSUM (exceeded on a share e^-z of days); min_hours = shortest episode.
+  set(AlertKind::kHighUsage, true, 22.0, 4.0, 0, 5.0);
   m.kind[static_cast<int>(AlertKind::kHighUsage)].min_kw = 1.1;
   // low_daily_usage: factor = share of the usual daily active energy below which a day alerts
   // (only a day without a quiet-spell alert raised or open: it is the backstop).

@@ -511,6 +511,35 @@ TEST(DetectorTest, HeaterLeftOnAtNightIsHighUsage) {
   EXPECT_GT(it->evidence.observed_kwh, 2.0);
 }
 
+TEST(DetectorTest, AHeaterLeftOnInAHomeOfVariedUseIsWeighedByItsSize) {
+  // A home whose daytime use varies a great deal (log-normal, sigma 1.3: a few hundred watts
+  // most half-hours, now and then two or three kilowatts for one) and a 2 kW heater left on at
+  // 13:00 for four and a half hours. Weighed as "the least load that counts (1.1 kW) on top of
+  // usual use", each of its readings is barely unusual in such a home and the evidence crawls;
+  // weighed by the size the readings show (the lower of two in a row, above the hour's usual use),
+  // it is the heater it is. A kettle's single reading is still only the least load.
+  std::mt19937 rng(7);
+  std::normal_distribution<double> n(0.0, 1.0);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::vector<Reading> rs;
+  for (int64_t t = kStart + 1800; t <= kStart + 60 * 86400; t += 1800) {
+    const double hour = ((t - 900) % 86400) / 3600.0;
+    double kw = 0.1 + 0.04 * u(rng);
+    if (hour >= 7 && hour < 23) kw += std::min(4.0, 0.3 * std::exp(1.3 * n(rng)));
+    rs.push_back(Reading{t, static_cast<float>(kw * 0.5), 0});
+  }
+  const int64_t on = kStart + 50 * 86400 + 13 * 3600;
+  for (auto& r : rs)
+    if (r.ts_s > on && r.ts_s <= on + 9 * 1800) r.energy_kwh += 2.0f * 0.5f;
+  auto d = MakeDetector();
+  Trace run = Feed(d, rs);
+  auto hits = run.Raised(AlertKind::kHighUsage);
+  auto it = std::find_if(hits.begin(), hits.end(), [&](const Finding& f) { return f.at_ts > on; });
+  ASSERT_NE(it, hits.end()) << "the heater was not found";
+  EXPECT_LE(it->at_ts - on, 9 * 1800) << "found only after it was switched off";
+  EXPECT_EQ(it->severity, Severity::kMedium);  // by day
+}
+
 TEST(DetectorTest, HolidayWeekCountsAsWeekend) {
   HomeSpec spec;
   spec.weekend_wake_h = 10.5;
