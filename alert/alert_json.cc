@@ -100,6 +100,7 @@ std::string EvidenceJson(const Evidence& e) {
   opt("expected_high_kwh", e.expected_high_kwh);
   opt("probability", e.probability);
   opt("level_kwh_per_h", e.level_kwh_per_h);
+  opt("load_kw", e.load_kw);
   if (e.score != 0 || e.threshold != 0) {
     j["score"] = std::round(e.score * 100) / 100;
     j["threshold"] = std::round(e.threshold * 100) / 100;

@@ -813,6 +813,7 @@ void Detector::Observe(const Reading& r, std::vector<Finding>* out) {
       e.score = m->cusum_high;
       e.threshold = m->t_high;
       e.level_kwh_per_h = x / ih;
+      e.load_kw = load / ih;
       const int hod = sod / 3600;
       Emit(h, m, AlertKind::kHighUsage, FindingState::kRaised,
            (hod >= 22 || hod < 6) ? Severity::kHigh : Severity::kMedium, r.ts_s, e, out);

@@ -123,6 +123,18 @@ void Explain(const TimeZone& tz, Finding* f) {
             MinToHhMm(e.usual_first_activity_min).c_str());
       return;
     case AlertKind::kHighUsage:
+      if (e.load_kw > 0) {  // the size of what is on: a heater, an oven, a hob ring
+        f->summary_zh =
+            F("自 %s 起用电持续偏高：比平时多约 %.1f 千瓦，已 %.1f 小时（多用 %.1f 千瓦时），"
+              "像是电暖器或炉灶未关；该户此时段通常不超过 %.2f 千瓦时/小时",
+              since_zh.c_str(), e.load_kw, e.duration_h, e.observed_kwh, e.expected_high_kwh);
+        f->summary_en =
+            F("High use since %s: about %.1f kW above usual for %.1f h (%.1f kWh more), as "
+              "from a heater or a cooker left on; this home usually stays under %.2f kWh/h at "
+              "this time",
+              since_en.c_str(), e.load_kw, e.duration_h, e.observed_kwh, e.expected_high_kwh);
+        return;
+      }
       f->summary_zh =
           F("自 %s 起用电持续偏高（%.1f 小时多用 %.1f 千瓦时）；该户此时段通常不超过 "
             "%.2f 千瓦时/小时",

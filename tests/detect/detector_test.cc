@@ -538,6 +538,7 @@ TEST(DetectorTest, AHeaterLeftOnInAHomeOfVariedUseIsWeighedByItsSize) {
   ASSERT_NE(it, hits.end()) << "the heater was not found";
   EXPECT_LE(it->at_ts - on, 9 * 1800) << "found only after it was switched off";
   EXPECT_EQ(it->severity, Severity::kMedium);  // by day
+  EXPECT_NEAR(it->evidence.load_kw, 2.0, 0.6) << "the alert says how big the load is";
 }
 
 TEST(DetectorTest, HolidayWeekCountsAsWeekend) {

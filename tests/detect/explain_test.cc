@@ -75,6 +75,26 @@ TEST(ExplainTest, AMeterSilentForWeeksIsCountedInDays) {
             "No data from the meter since 04:00 (8.0 h); it usually reports every 30 min");
 }
 
+TEST(ExplainTest, HighUsageSaysHowBigTheLoadLeftOnIs) {
+  Finding f;
+  f.kind = AlertKind::kHighUsage;
+  f.state = FindingState::kRaised;
+  f.learning = LearningState::kReady;
+  f.at_ts = *ParseRfc3339("2013-02-07T18:00:00Z");
+  f.evidence.since_ts = *ParseRfc3339("2013-02-07T13:30:00Z");
+  f.evidence.duration_h = 4.5;
+  f.evidence.observed_kwh = 10.84;
+  f.evidence.expected_high_kwh = 0.62;
+  f.evidence.load_kw = 2.37;
+  Explain(*TimeZone::Fixed(0, "Europe/London"), &f);
+  EXPECT_EQ(f.summary_zh,
+            "自 13:30 起用电持续偏高：比平时多约 2.4 千瓦，已 4.5 小时（多用 10.8 千瓦时），"
+            "像是电暖器或炉灶未关；该户此时段通常不超过 0.62 千瓦时/小时");
+  EXPECT_EQ(f.summary_en,
+            "High use since 13:30: about 2.4 kW above usual for 4.5 h (10.8 kWh more), as from "
+            "a heater or a cooker left on; this home usually stays under 0.62 kWh/h at this time");
+}
+
 TEST(ExplainTest, LearningHomeSaysSo) {
   Finding f;
   f.kind = AlertKind::kInactivity;
