@@ -21,6 +21,7 @@ constexpr float kNightScale = 1e4f;   // uint16 night ring: kWh * 1e4
 constexpr float kEpsKwhPerH = 0.01f;  // added before logs: zeros and tiny readings
 constexpr float kGateFloor = 3.0f;
 constexpr float kMaxLearnedSpellH = 30.0f;
+constexpr int kDescentDays = 2;   // decline: days on the way down before the low days
 constexpr int kColdRingDays = 7;  // peaks needed before a home's own threshold is used
 constexpr int kRecoverMin = 60;   // activity that closes an idle episode (minutes)
 constexpr int64_t kEpisodeMaxQuietGapMin = 24 * 60;  // ... or a day without alert-worthy quiet
@@ -361,11 +362,18 @@ void Detector::RollDay(HouseholdIndex h, HouseholdModel* m, const ModelParams& p
       const float low_ratio = std::log(static_cast<float>(dp.factor));
       const bool low = drop < low_ratio && la - m->log_active_long < low_ratio;
       m->decline_days = low ? static_cast<uint8_t>(std::min(255, m->decline_days + 1)) : 0;
+      // A decline is a slope: the low days must have been reached through days on the way down
+      // (below the geometric midpoint of the long-run and the decline level), at least two of
+      // them (one is what a day of leaving shows). Use that falls from one day to the next —
+      // away, or ill in bed — is the acute detectors' and low_daily_usage's, already paged.
+      const bool down = la - m->log_active_long < 0.5f * low_ratio;
+      m->descent_days = down ? static_cast<uint8_t>(std::min(255, m->descent_days + 1)) : 0;
       // The long-run level learns only from days that do not look like a decline.
       if (drop > std::log(0.7f)) {
         m->log_active_long += 0.035f * (la - m->log_active_long);
       }
       if (dp.enabled && m->learning_ready && m->decline_days >= dp.threshold &&
+          m->descent_days >= m->decline_days + kDescentDays &&
           !(m->open_mask & KindBit(AlertKind::kDecline))) {
         Evidence e;
         e.since_ts = at_ts - static_cast<int64_t>(m->decline_days) * 86400;
@@ -969,7 +977,10 @@ namespace {
 // 005: idle spells kept as 4-weekly maxima of 48 weeks (were weekly maxima of 12).
 // 006: an idle spell's spikes (idle_spikes, idle_spike_min) in what was tail padding: a 005
 //      checkpoint loads, with them zeroed.
-constexpr char kMagic[8] = {'G', 'W', 'D', 'E', 'T', '0', '0', '6'};
+// 007: the days of a decline's descent (descent_days) in what was tail padding: a 005 or 006
+//      checkpoint loads, with it zeroed.
+constexpr char kMagic[8] = {'G', 'W', 'D', 'E', 'T', '0', '0', '7'};
+constexpr char kMagic006[8] = {'G', 'W', 'D', 'E', 'T', '0', '0', '6'};
 constexpr char kMagic005[8] = {'G', 'W', 'D', 'E', 'T', '0', '0', '5'};
 struct CheckpointHeader {
   char magic[8];
@@ -1000,7 +1011,8 @@ bool Detector::Load(std::istream& in) {
   CheckpointHeader hd{};
   if (!in.read(reinterpret_cast<char*>(&hd), sizeof hd)) return false;
   const bool v005 = std::memcmp(hd.magic, kMagic005, sizeof kMagic005) == 0;
-  if ((std::memcmp(hd.magic, kMagic, sizeof kMagic) != 0 && !v005) ||
+  const bool v006 = std::memcmp(hd.magic, kMagic006, sizeof kMagic006) == 0;
+  if ((std::memcmp(hd.magic, kMagic, sizeof kMagic) != 0 && !v005 && !v006) ||
       hd.model_size != sizeof(HouseholdModel) || hd.shard != shard_ ||
       hd.num_shards != num_shards_ || hd.count > models_.size())
     return false;
@@ -1010,11 +1022,13 @@ bool Detector::Load(std::istream& in) {
   if (!in.read(reinterpret_cast<char*>(loaded.data()),
                static_cast<std::streamsize>(hd.count * sizeof(HouseholdModel))))
     return false;
-  if (v005)
-    for (HouseholdModel& m : loaded) {
+  for (HouseholdModel& m : loaded) {
+    if (v005) {
       m.idle_spike_min = 0;
       m.idle_spikes = 0;
     }
+    if (v005 || v006) m.descent_days = 0;
+  }
   std::copy(loaded.begin(), loaded.end(), models_.begin());
   stats_ = st;
   now_s_ = hd.now_s;

@@ -145,6 +145,10 @@ struct alignas(64) HouseholdModel {
   // up to checkpoint format 005: Load zeroes them in a 005 checkpoint.)
   uint32_t idle_spike_min = 0;
   uint8_t idle_spikes = 0;
+  // Decline: consecutive days whose active energy was below the midpoint (geometric) between
+  // the long-run level and the decline level — the slope a decline comes down. (Tail padding up
+  // to checkpoint format 006: zeroed on loading one.)
+  uint8_t descent_days = 0;
 };
 
 static_assert(std::is_trivially_copyable_v<HouseholdModel>);

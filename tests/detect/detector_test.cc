@@ -129,9 +129,10 @@ TEST(DetectorTest, ABriefRiseInAQuietSpellIsReportedAsTheLastSignOfSomeoneUp) {
       << f->summary_zh;
 }
 
-TEST(DetectorTest, AFormat005CheckpointLoadsWithTheSpellsSpikesZeroed) {
-  // Format 006 put the spell's spikes in what was the model's tail padding: a 005 checkpoint
-  // (same model size) loads, with them zeroed rather than read from the padding's bytes.
+TEST(DetectorTest, Format005And006CheckpointsLoadWithTheNewFieldsZeroed) {
+  // Formats 006 and 007 put the spell's spikes and the decline's descent in what was the model's
+  // tail padding: a 005 or 006 checkpoint (same model size) loads, with them zeroed rather than
+  // read from the padding's bytes.
   int64_t fall = 0, rise = 0;
   auto rs = FallWithABriefRise(&fall, &rise);
   const auto cut =
@@ -142,9 +143,9 @@ TEST(DetectorTest, AFormat005CheckpointLoadsWithTheSpellsSpikesZeroed) {
   std::stringstream out;
   before.Save(out);
   const std::string saved = out.str();
-  ASSERT_EQ(saved.substr(0, 8), "GWDET006");
+  ASSERT_EQ(saved.substr(0, 8), "GWDET007");
   for (const auto& [magic, spikes] :
-       {std::pair<std::string, int>{"GWDET006", 1}, {"GWDET005", 0}}) {
+       {std::pair<std::string, int>{"GWDET007", 1}, {"GWDET006", 1}, {"GWDET005", 0}}) {
     std::string bytes = saved;
     bytes.replace(0, 8, magic);
     std::stringstream in(bytes);
@@ -646,6 +647,33 @@ TEST(DetectorTest, DeclineOverAWeekIsReported) {
   ASSERT_FALSE(hits.empty());
   EXPECT_GE(hits[0].at_ts, from);
   EXPECT_LE(hits[0].at_ts, from + 14 * 86400);
+}
+
+TEST(DetectorTest, UseThatFallsFromOneDayToTheNextIsPagedAtOnceAndIsNoDecline) {
+  // From day 50 the home uses a sixth of its usual active energy, from one day to the next, for
+  // a week: away with a timer on, or ill in bed. That is paged at once, by the daily total or a
+  // quiet-spell alert; a decline is a slope over days, and a second page three days later
+  // that calls the same drop a "decline" only repeats it.
+  auto d = MakeDetector();
+  auto rs = MakeRoutine(HomeSpec{}, kStart, 70);
+  const int64_t from = kStart + 50 * 86400;
+  for (auto& r : rs) {
+    if (r.ts_s <= from || r.ts_s > from + 7 * 86400) continue;
+    const double standby = 0.06;
+    r.energy_kwh = static_cast<float>(standby + std::max(0.0, r.energy_kwh - standby) / 6);
+  }
+  Trace run = Feed(d, rs);
+  auto first_day = [&](AlertKind k) {
+    auto all = run.Raised(k);
+    return std::count_if(all.begin(), all.end(), [&](const Finding& f) {
+      return f.at_ts > from && f.at_ts <= from + 86400 + 3600;
+    });
+  };
+  EXPECT_GE(first_day(AlertKind::kLowDailyUsage) + first_day(AlertKind::kInactivity) +
+                first_day(AlertKind::kFrozen) + first_day(AlertKind::kNoMorningActivity),
+            1)
+      << "the drop was not paged on its first day";
+  EXPECT_TRUE(run.Raised(AlertKind::kDecline).empty());
 }
 
 TEST(DetectorTest, TwoDaysAwayAreNoDecline) {
