@@ -404,6 +404,15 @@ TEST(ServeTest, EveryRejectIsDeadLetteredAndCounted) {
   EXPECT_EQ(gw.Terminate(), 0);
 }
 
+// Publishes n readings, M2 and M1 in turn, half-hourly from kT0, continuing after *sent.
+void PublishAlternating(MqttTestClient& head_end, int* sent, int n) {
+  for (int i = 0; i < n; ++i, ++*sent) {
+    const std::string meter = *sent % 2 ? "M1" : "M2";
+    head_end.PublishAsync("gridwatch/readings/" + meter,
+                          Reading(meter, kT0 + (*sent / 2 + 1) * 1800, 0.1));
+  }
+}
+
 TEST(ServeTest, BrokerRestartMidStreamLosesNoQos1Reading) {
   MosquittoBrokerOptions opts;
   opts.persistence = true;
@@ -422,13 +431,7 @@ TEST(ServeTest, BrokerRestartMidStreamLosesNoQos1Reading) {
   MqttTestClient head_end(f.broker.url(), popts);
   head_end.Connect();
   int sent = 0;
-  auto publish = [&](int n) {
-    for (int i = 0; i < n; ++i, ++sent) {
-      const std::string meter = sent % 2 ? "M1" : "M2";
-      head_end.PublishAsync("gridwatch/readings/" + meter,
-                            Reading(meter, kT0 + (sent / 2 + 1) * 1800, 0.1));
-    }
-  };
+  auto publish = [&](int n) { PublishAlternating(head_end, &sent, n); };
   publish(40);
   ASSERT_TRUE(head_end.WaitForPublished(seconds(10)));
   ASSERT_TRUE(WaitMetric(port, "gridwatch_readings_accepted_total", 40, seconds(10)));
@@ -468,11 +471,7 @@ TEST(ServeTest, AServiceFrozenPastItsKeepaliveReconnectsAndLosesNoQos1Reading) {
   head_end.Connect();
   int sent = 0;
   auto publish = [&](int n) {
-    for (int i = 0; i < n; ++i, ++sent) {
-      const std::string meter = sent % 2 ? "M1" : "M2";
-      head_end.PublishAsync("gridwatch/readings/" + meter,
-                            Reading(meter, kT0 + (sent / 2 + 1) * 1800, 0.1));
-    }
+    PublishAlternating(head_end, &sent, n);
     return head_end.WaitForPublished(seconds(10));
   };
   ASSERT_TRUE(publish(40));
