@@ -84,9 +84,8 @@ struct Evidence {
   double days_learned = 0;            // how many days of data the model has
   int day_type = -1;                  // 0 = weekday, 1 = weekend or holiday (-1 = n/a)
   double level_kwh_per_h = -1;        // a steady level of use (frozen, high usage), kWh per hour
-  double load_kw =
-      -1;          // high usage: the size of the load on top of usual use, as the readings show
-  int spikes = 0;  // inactivity: brief readings above the night's high in the stretch
+  double load_kw = -1;                // high usage: the load's size above usual use, kW
+  int spikes = 0;             // inactivity: brief readings above the night's high in the stretch
   int64_t last_spike_ts = 0;  // ... the newest one's end (epoch s; 0 = none)
 };
 
