@@ -11,12 +11,15 @@ import os
 import subprocess
 import sys
 
+# Session 8 measured 17 of 18 collapses within 24 h, 44 false alarms in 4.19 household-years
+# (10.5 a year), 6 of 6 high-usage and decline incidents: the floors allow one more collapse or
+# high-usage miss and about six more false alarms.
 FLOORS = {  # figure: (comparison, bound)
-    "collapse_recall_24h": (">=", 0.80),
-    "false_alarms_per_household_year": ("<=", 15.0),
+    "collapse_recall_24h": (">=", 0.88),
+    "false_alarms_per_household_year": ("<=", 12.0),
     "suppression_failures": ("==", 0),
 }
-TYPE_FLOORS = {"meter_silent": 0.95, "high_usage": 0.80, "decline": 0.80}
+TYPE_FLOORS = {"meter_silent": 0.95, "high_usage": 0.83, "decline": 0.80}
 
 
 def scorer(repo):
