@@ -791,8 +791,9 @@ void Detector::Observe(const Reading& r, std::vector<Finding>* out) {
     const KindParams& kp = p[AlertKind::kHighUsage];
     float hi = m->hours[hr].high[slot & 1] / kNightScale;
     if (hi <= 0) hi = std::max(x, m->night_hi_kwh);
+    const float usual = std::exp(lmu);  // the hour's median use
     const float both = prev >= 0 ? std::min(x, prev) : x;
-    const float load = std::max(static_cast<float>(kp.min_kw) * ih, both - std::exp(lmu));
+    const float load = std::max(static_cast<float>(kp.min_kw) * ih, both - usual);
     float inc = -4.0f;
     if (x > load) {
       const float l1 = std::log(x - load + eps);
@@ -806,7 +807,7 @@ void Detector::Observe(const Reading& r, std::vector<Finding>* out) {
       m->high_kwh = 0;
     }
     m->cusum_high = std::clamp(m->cusum_high + inc, 0.0f, 2.0f * std::max(m->t_high, 1.0f));
-    if (m->cusum_high > 0) m->high_kwh += std::max(0.0f, x - std::exp(lmu));  // explanation
+    if (m->cusum_high > 0) m->high_kwh += std::max(0.0f, x - usual);  // explanation
     if (m->cusum_high <= 0) {
       if (open) Clear(h, m, AlertKind::kHighUsage, r.ts_s, out);
     }
@@ -979,9 +980,10 @@ namespace {
 //      checkpoint loads, with them zeroed.
 // 007: the days of a decline's descent (descent_days) in what was tail padding: a 005 or 006
 //      checkpoint loads, with it zeroed.
-constexpr char kMagic[8] = {'G', 'W', 'D', 'E', 'T', '0', '0', '7'};
-constexpr char kMagic006[8] = {'G', 'W', 'D', 'E', 'T', '0', '0', '6'};
-constexpr char kMagic005[8] = {'G', 'W', 'D', 'E', 'T', '0', '0', '5'};
+// The magic is "GWDET" and the format's number in three digits; Load reads kOldestFormat on.
+constexpr int kFormat = 7;
+constexpr int kOldestFormat = 5;
+constexpr char kMagicPrefix[5] = {'G', 'W', 'D', 'E', 'T'};
 struct CheckpointHeader {
   char magic[8];
   uint32_t model_size;
@@ -991,11 +993,27 @@ struct CheckpointHeader {
   uint64_t count;
   int64_t now_s;
 };
+
+void SetMagic(CheckpointHeader* hd, int format) {
+  std::memcpy(hd->magic, kMagicPrefix, sizeof kMagicPrefix);
+  for (int i = 7, f = format; i >= 5; --i, f /= 10) hd->magic[i] = static_cast<char>('0' + f % 10);
+}
+
+// The format number of a checkpoint's magic; -1 if it is not one of ours.
+int FormatOf(const CheckpointHeader& hd) {
+  if (std::memcmp(hd.magic, kMagicPrefix, sizeof kMagicPrefix) != 0) return -1;
+  int format = 0;
+  for (int i = 5; i < 8; ++i) {
+    if (hd.magic[i] < '0' || hd.magic[i] > '9') return -1;
+    format = format * 10 + (hd.magic[i] - '0');
+  }
+  return format;
+}
 }  // namespace
 
 void Detector::Save(std::ostream& out) const {
   CheckpointHeader hd{};
-  std::memcpy(hd.magic, kMagic, sizeof kMagic);
+  SetMagic(&hd, kFormat);
   hd.model_size = sizeof(HouseholdModel);
   hd.shard = shard_;
   hd.num_shards = num_shards_;
@@ -1010,11 +1028,9 @@ void Detector::Save(std::ostream& out) const {
 bool Detector::Load(std::istream& in) {
   CheckpointHeader hd{};
   if (!in.read(reinterpret_cast<char*>(&hd), sizeof hd)) return false;
-  const bool v005 = std::memcmp(hd.magic, kMagic005, sizeof kMagic005) == 0;
-  const bool v006 = std::memcmp(hd.magic, kMagic006, sizeof kMagic006) == 0;
-  if ((std::memcmp(hd.magic, kMagic, sizeof kMagic) != 0 && !v005 && !v006) ||
-      hd.model_size != sizeof(HouseholdModel) || hd.shard != shard_ ||
-      hd.num_shards != num_shards_ || hd.count > models_.size())
+  const int format = FormatOf(hd);
+  if (format < kOldestFormat || format > kFormat || hd.model_size != sizeof(HouseholdModel) ||
+      hd.shard != shard_ || hd.num_shards != num_shards_ || hd.count > models_.size())
     return false;
   DetectorStats st;
   if (!in.read(reinterpret_cast<char*>(&st), sizeof st)) return false;
@@ -1022,12 +1038,12 @@ bool Detector::Load(std::istream& in) {
   if (!in.read(reinterpret_cast<char*>(loaded.data()),
                static_cast<std::streamsize>(hd.count * sizeof(HouseholdModel))))
     return false;
-  for (HouseholdModel& m : loaded) {
-    if (v005) {
+  for (HouseholdModel& m : loaded) {  // fields added since, in what was tail padding
+    if (format < 6) {
       m.idle_spike_min = 0;
       m.idle_spikes = 0;
     }
-    if (v005 || v006) m.descent_days = 0;
+    if (format < 7) m.descent_days = 0;
   }
   std::copy(loaded.begin(), loaded.end(), models_.begin());
   stats_ = st;

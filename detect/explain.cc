@@ -122,28 +122,29 @@ void Explain(const TimeZone& tz, Finding* f) {
             HhMm(tz, f->at_ts).c_str(), e.days_usual, e.days_seen,
             MinToHhMm(e.usual_first_activity_min).c_str());
       return;
-    case AlertKind::kHighUsage:
-      if (e.load_kw > 0) {  // the size of what is on: a heater, an oven, a hob ring
-        f->summary_zh =
+    case AlertKind::kHighUsage: {
+      // What was seen: with the size of what is on when known (a heater, an oven, a hob ring).
+      std::string seen_zh, seen_en;
+      if (e.load_kw > 0) {
+        seen_zh =
             F("自 %s 起用电持续偏高：比平时多约 %.1f 千瓦，已 %.1f 小时（多用 %.1f 千瓦时），"
-              "像是电暖器或炉灶未关；该户此时段通常不超过 %.2f 千瓦时/小时",
-              since_zh.c_str(), e.load_kw, e.duration_h, e.observed_kwh, e.expected_high_kwh);
-        f->summary_en =
+              "像是电暖器或炉灶未关",
+              since_zh.c_str(), e.load_kw, e.duration_h, e.observed_kwh);
+        seen_en =
             F("High use since %s: about %.1f kW above usual for %.1f h (%.1f kWh more), as "
-              "from a heater or a cooker left on; this home usually stays under %.2f kWh/h at "
-              "this time",
-              since_en.c_str(), e.load_kw, e.duration_h, e.observed_kwh, e.expected_high_kwh);
-        return;
+              "from a heater or a cooker left on",
+              since_en.c_str(), e.load_kw, e.duration_h, e.observed_kwh);
+      } else {
+        seen_zh = F("自 %s 起用电持续偏高（%.1f 小时多用 %.1f 千瓦时）", since_zh.c_str(),
+                    e.duration_h, e.observed_kwh);
+        seen_en = F("High use since %s (%.1f kWh more than usual over %.1f h)", since_en.c_str(),
+                    e.observed_kwh, e.duration_h);
       }
-      f->summary_zh =
-          F("自 %s 起用电持续偏高（%.1f 小时多用 %.1f 千瓦时）；该户此时段通常不超过 "
-            "%.2f 千瓦时/小时",
-            since_zh.c_str(), e.duration_h, e.observed_kwh, e.expected_high_kwh);
-      f->summary_en =
-          F("High use since %s (%.1f kWh more than usual over %.1f h); this home "
-            "usually stays under %.2f kWh/h at this time",
-            since_en.c_str(), e.observed_kwh, e.duration_h, e.expected_high_kwh);
+      f->summary_zh = seen_zh + F("；该户此时段通常不超过 %.2f 千瓦时/小时", e.expected_high_kwh);
+      f->summary_en = seen_en + F("; this home usually stays under %.2f kWh/h at this time",
+                                  e.expected_high_kwh);
       return;
+    }
     case AlertKind::kLowDailyUsage:
       f->summary_zh = F("当日活动用电仅 %.2f 千瓦时（不计待机），该户通常约 %.2f 千瓦时",
                         e.observed_kwh, e.expected_kwh);

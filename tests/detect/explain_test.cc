@@ -7,14 +7,21 @@
 namespace gridwatch {
 namespace {
 
-TEST(ExplainTest, InactivityNamesSinceWhenAndWhatIsUsual) {
+// A raised finding of a learned home: `kind` at `at` about a stretch since `since` (RFC 3339).
+Finding Raised(AlertKind kind, const char* at, const char* since, double duration_h) {
   Finding f;
-  f.kind = AlertKind::kInactivity;
+  f.kind = kind;
   f.state = FindingState::kRaised;
   f.learning = LearningState::kReady;
-  f.at_ts = *ParseRfc3339("2026-11-27T03:30:00Z");              // 11:30 in Shanghai
-  f.evidence.since_ts = *ParseRfc3339("2026-11-26T22:30:00Z");  // 06:30 local
-  f.evidence.duration_h = 5.0;
+  f.at_ts = *ParseRfc3339(at);
+  f.evidence.since_ts = *ParseRfc3339(since);
+  f.evidence.duration_h = duration_h;
+  return f;
+}
+
+TEST(ExplainTest, InactivityNamesSinceWhenAndWhatIsUsual) {
+  // At 11:30 in Shanghai, since 06:30 local.
+  Finding f = Raised(AlertKind::kInactivity, "2026-11-27T03:30:00Z", "2026-11-26T22:30:00Z", 5.0);
   f.evidence.days_seen = 28;
   f.evidence.days_usual = 26;
   f.evidence.day_type = 0;
@@ -26,13 +33,8 @@ TEST(ExplainTest, InactivityNamesSinceWhenAndWhatIsUsual) {
 }
 
 TEST(ExplainTest, AQuietOfDaysGivesItsDateAndItsBriefRises) {
-  Finding f;
-  f.kind = AlertKind::kInactivity;
-  f.state = FindingState::kRaised;
-  f.learning = LearningState::kReady;
-  f.at_ts = *ParseRfc3339("2013-02-02T05:00:00Z");              // 05:00 in London
-  f.evidence.since_ts = *ParseRfc3339("2013-01-30T12:30:00Z");  // three days before
-  f.evidence.duration_h = 64.5;
+  // At 05:00 in London, since three days before.
+  Finding f = Raised(AlertKind::kInactivity, "2013-02-02T05:00:00Z", "2013-01-30T12:30:00Z", 64.5);
   f.evidence.spikes = 3;
   f.evidence.last_spike_ts = *ParseRfc3339("2013-02-02T01:30:00Z");  // today
   f.evidence.days_seen = 28;
@@ -56,12 +58,8 @@ TEST(ExplainTest, AQuietOfDaysGivesItsDateAndItsBriefRises) {
 }
 
 TEST(ExplainTest, AMeterSilentForWeeksIsCountedInDays) {
-  Finding f;
-  f.kind = AlertKind::kMeterSilent;
-  f.state = FindingState::kRaised;
-  f.at_ts = *ParseRfc3339("2013-11-10T12:00:00Z");
-  f.evidence.since_ts = *ParseRfc3339("2013-05-20T19:30:00Z");
-  f.evidence.duration_h = 4164.5;
+  Finding f =
+      Raised(AlertKind::kMeterSilent, "2013-11-10T12:00:00Z", "2013-05-20T19:30:00Z", 4164.5);
   f.evidence.interval_s = 1800;
   Explain(*TimeZone::Fixed(0), &f);
   EXPECT_EQ(f.summary_zh, "电表自 5月20日 19:30 起无数据（173.5 天），该表通常每 30 分钟上报");
@@ -76,13 +74,7 @@ TEST(ExplainTest, AMeterSilentForWeeksIsCountedInDays) {
 }
 
 TEST(ExplainTest, HighUsageSaysHowBigTheLoadLeftOnIs) {
-  Finding f;
-  f.kind = AlertKind::kHighUsage;
-  f.state = FindingState::kRaised;
-  f.learning = LearningState::kReady;
-  f.at_ts = *ParseRfc3339("2013-02-07T18:00:00Z");
-  f.evidence.since_ts = *ParseRfc3339("2013-02-07T13:30:00Z");
-  f.evidence.duration_h = 4.5;
+  Finding f = Raised(AlertKind::kHighUsage, "2013-02-07T18:00:00Z", "2013-02-07T13:30:00Z", 4.5);
   f.evidence.observed_kwh = 10.84;
   f.evidence.expected_high_kwh = 0.62;
   f.evidence.load_kw = 2.37;
