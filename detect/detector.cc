@@ -424,6 +424,17 @@ static void RefreshIdleUsual(HouseholdModel* m) {
   }
 }
 
+// The step gate's threshold for a spell at a steady elevated level: the Gumbel level of the
+// home's daily peaks of the step CUSUM at frozen's z, never above the idle gate's own (t_flat);
+// the floor while the home is learning. Computed when a frozen spell is judged (rare), not
+// stored: the peaks it is made of change only once a day.
+float Detector::FrozenGate(const HouseholdModel& m, const KindParams& kp) const {
+  if (m.s_flat >= m.t_flat) return m.t_flat;
+  if (m.flat_hist.count < kColdRingDays || !m.learning_ready) return kGateFloor;
+  return std::min(m.t_flat,
+                  std::max(kGateFloor, m.flat_hist.GumbelLevel(static_cast<float>(kp.factor))));
+}
+
 float Detector::IdleThresholdH(const HouseholdModel& m, const KindParams& kp, int bucket) const {
   // Cold: a fixed, conservative length until the home's own spells of a period are known.
   if (!m.learning_ready || m.idle_cells_seen == 0) return static_cast<float>(kp.threshold);
@@ -594,10 +605,19 @@ void Detector::ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParam
   // at hours when this home is up); more than one night-sigma above the night's median (a light,
   // a TV or a heater left on over the night's fluctuation), the step CUSUM (no change at hours
   // when this home changes things) — the level's evidence is spent on the constant load there.
+  // A spell at a steady level above the night's high (frozen) is already rare evidence by its
+  // level and its length (it has run as long as the cold length at most, not this home's own
+  // longest spells): the step gate asks of it only steps as night-like as on an ordinary day of
+  // this home, its daily peaks' Gumbel level at frozen's `factor` (z = 1: exceeded on about a
+  // third of days), not the rare-day level (gate_z) that a spell at standby must reach. (At
+  // gate_z, frozen collapses in homes with steady days waited for 20 h or were missed.)
   const bool above_night =
       level > std::exp(m->night_mu + m->night_sigma) - kEpsKwhPerH * m->interval_s / 3600.0f;
-  if (options_.gate_z > 0 && (above_night ? m->s_flat < m->t_flat : m->s_quiet < m->t_quiet))
-    return;
+  if (options_.gate_z > 0) {
+    if (!above_night ? m->s_quiet < m->t_quiet
+                     : m->s_flat < (elevated ? FrozenGate(*m, p[AlertKind::kFrozen]) : m->t_flat))
+      return;
+  }
   const AlertKind kind = elevated ? AlertKind::kFrozen : AlertKind::kInactivity;
   if (elevated && !p[AlertKind::kFrozen].enabled) return;
   const Severity sev = len_h >= 12 || len_h >= 2 * t_h ? Severity::kCritical : Severity::kHigh;

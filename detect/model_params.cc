@@ -32,9 +32,11 @@ ModelParams DefaultModelParams() {
   set(AlertKind::kInactivity, true, 12.0, 3.0, 1.0, 1.0);
   // frozen: the same spells at a level above the night's high (lights or a heater on, nobody
   // changing anything); shares inactivity's spell threshold, and alerts no later than
-  // inactivity's cold length (its `threshold`), whatever the home's long quiet spells; enabled
+  // inactivity's cold length (its `threshold`), whatever the home's long quiet spells; factor =
+  // the Gumbel level z of the home's daily peaks of the step gate that such a spell must reach
+  // (exceeded on a share e^-z of days; the idle spells at standby need detect.gate_z); enabled
   // turns this kind on or off.
-  set(AlertKind::kFrozen, true, 0, 0, 0, 0);
+  set(AlertKind::kFrozen, true, 0, 0, 0, 1.0);
   // no_morning_activity: margin_hours after the second-latest first activity of the last 4 weeks.
   set(AlertKind::kNoMorningActivity, true, 0, 0, 3.5, 0);
   // high_usage: min_kw = the least load left on that counts (a heater, a hob ring, an oven);
