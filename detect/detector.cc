@@ -560,7 +560,13 @@ void Detector::ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParam
     if (m->idle_spikes < 255) ++m->idle_spikes;
     m->idle_spike_min = static_cast<uint32_t>(ts / 60);
   }
-  if (m->idle_blip == 0) Recover(h, m, ts, x > m->night_hi_kwh, out);
+  // Use above the night's high is activity, except the steady level of a frozen episode's own
+  // spell: a light or a heater still on is not the resident back (a spell broken by a blip and
+  // begun again at that level would otherwise close the episode, and page it again).
+  if (m->idle_blip == 0)
+    Recover(h, m, ts,
+            x > m->night_hi_kwh && !(elevated && (m->open_mask & KindBit(AlertKind::kFrozen))),
+            out);
   const KindParams& kp = p[AlertKind::kInactivity];
   const float len_h = (ts - m->idle_since) / 3600.0f;
   const float t_h = IdleThresholdH(*m, kp, m->idle_bucket);

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""A frozen collapse on a real trace (tests/data/frozen-h0010): paged within 24 h.
+"""A frozen collapse on a real trace (tests/data/frozen-h0010): paged once, within 24 h.
 
 The home's days are often steady, so the step gate's level for its rare days (detect.gate_z) is
 more than a steady load left on shows in the fall's first 12 h. A spell at a steady level above
 the night's is judged at frozen's own gate level (frozen.factor, z = 1): the fall is paged at
-13 h, as frozen. The same replay with frozen.factor = 2 (the rare-day level, as before)
+13 h, as frozen, once for the whole 48 h (a blip that restarts the spell at the same level is
+not the resident back). The same replay with frozen.factor = 2 (the rare-day level, as before)
 must miss the 24 h: that shows this test can fail.
 """
 import argparse
@@ -45,6 +46,8 @@ def main():
     with tempfile.TemporaryDirectory() as work:
         got = replay(a.binary, a.fixture, work)
         print("default:", got)
+        if len(got) != 1:
+            failures.append(f"expected one welfare alert in the fall's 48 h, got {got}")
         if not got or got[0][0] != "frozen" or got[0][1] > 24:
             failures.append(f"expected a frozen alert within 24 h of the fall, got {got}")
         cfg = os.path.join(work, "rare-day-gate.yaml")
