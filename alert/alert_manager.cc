@@ -372,6 +372,9 @@ FindingResult AlertManager::OnFindingLocked(const Finding& f, FindingOrigin orig
 
   if (current) {  // raised or updated on an active alert of the same class: update it
     Alert a = *current;
+    // A kind the alert has not shown yet (a heater left on in a home already quiet for hours)
+    // is news for those who follow the alert, whatever its severity: published as an update.
+    const bool new_kind = !(a.kinds_seen & Bit(f.kind));
     a.kinds_active |= Bit(f.kind);
     a.kinds_seen |= Bit(f.kind);
     const bool severity_up = f.severity > a.severity;
@@ -390,7 +393,7 @@ FindingResult AlertManager::OnFindingLocked(const Finding& f, FindingOrigin orig
     }
     *current = a;
     ++stats_.updated;
-    if (severity_up) Publish(a, "updated", p);
+    if (severity_up || new_kind) Publish(a, "updated", p);
     return FindingResult::kUpdated;
   }
 

@@ -195,6 +195,35 @@ TEST_F(AlertManagerTest, OneAlertPerHouseholdEpisodeAndClass) {
   EXPECT_EQ(updates, 1);
 }
 
+TEST_F(AlertManagerTest, ANewKindJoiningAnOpenAlertIsPublishedEvenWithoutASeverityRise) {
+  auto m = Make();
+  ASSERT_EQ(m->OnFinding(MakeFinding(0, AlertKind::kInactivity, FindingState::kRaised, kT0,
+                                     Severity::kCritical)),
+            FindingResult::kOpened);
+  const size_t before = pub_.messages().size();
+  const size_t delivered = DeliveriesTo("grid/G1/", 1).size();
+  ASSERT_GT(delivered, 0u);
+  clock_.AdvanceS(600);
+  // A heater comes on in the quiet home: lower severity, but news to the street office.
+  Finding heater =
+      MakeFinding(0, AlertKind::kHighUsage, FindingState::kRaised, kT0 + 600, Severity::kMedium);
+  heater.summary_en = "about 2.0 kW above usual for 4.0 h";
+  EXPECT_EQ(m->OnFinding(heater), FindingResult::kUpdated);
+  ASSERT_EQ(pub_.messages().size(), before + 1);
+  const json j = json::parse(pub_.messages().back().payload);
+  EXPECT_EQ(j.value("event", ""), "updated");
+  EXPECT_EQ(j["summary"]["en"], "about 2.0 kW above usual for 4.0 h");
+  EXPECT_NE(j["kinds"].dump().find("high_usage"), std::string::npos) << j["kinds"].dump();
+  EXPECT_EQ(m->GetAlert(1)->severity, Severity::kCritical);  // the severity stays the highest
+  // The same kind again, no rise: not published again.
+  EXPECT_EQ(m->OnFinding(MakeFinding(0, AlertKind::kHighUsage, FindingState::kUpdated, kT0 + 900,
+                                     Severity::kMedium)),
+            FindingResult::kUpdated);
+  EXPECT_EQ(pub_.messages().size(), before + 1);
+  // No new deliveries to the grid worker: the alert they hold is the same one.
+  EXPECT_EQ(DeliveriesTo("grid/G1/", 1).size(), delivered);
+}
+
 TEST_F(AlertManagerTest, ClearedOnEveryKindAutoResolvesWithANotice) {
   auto m = Make();
   m->OnFinding(MakeFinding(0, AlertKind::kInactivity, FindingState::kRaised, kT0));
