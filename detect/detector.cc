@@ -424,15 +424,15 @@ static void RefreshIdleUsual(HouseholdModel* m) {
   }
 }
 
-// The step gate's threshold for a spell at a steady elevated level: the Gumbel level of the
-// home's daily peaks of the step CUSUM at frozen's z, never above the idle gate's own (t_flat);
-// the floor while the home is learning. Computed when a frozen spell is judged (rare), not
-// stored: the peaks it is made of change only once a day.
-float Detector::FrozenGate(const HouseholdModel& m, const KindParams& kp) const {
-  if (m.s_flat >= m.t_flat) return m.t_flat;
-  if (m.flat_hist.count < kColdRingDays || !m.learning_ready) return kGateFloor;
-  return std::min(m.t_flat,
-                  std::max(kGateFloor, m.flat_hist.GumbelLevel(static_cast<float>(kp.factor))));
+// Whether the steps of a spell at a steady elevated level are still enough for frozen: the step
+// CUSUM at the Gumbel level of the home's daily peaks at frozen's z, never above the idle gate's
+// own (t_flat); the floor while the home is learning. The level is fitted (a sort of the peaks)
+// only when the CUSUM lies between the floor and t_flat, where the answer depends on it.
+bool Detector::FrozenStepsStill(const HouseholdModel& m, const KindParams& kp) const {
+  if (m.s_flat >= m.t_flat) return true;
+  if (m.s_flat < kGateFloor) return false;
+  if (m.flat_hist.count < kColdRingDays || !m.learning_ready) return true;
+  return m.s_flat >= m.flat_hist.GumbelLevel(static_cast<float>(kp.factor));
 }
 
 float Detector::IdleThresholdH(const HouseholdModel& m, const KindParams& kp, int bucket) const {
@@ -620,9 +620,10 @@ void Detector::ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParam
   const bool above_night =
       level > std::exp(m->night_mu + m->night_sigma) - kEpsKwhPerH * m->interval_s / 3600.0f;
   if (options_.gate_z > 0) {
-    if (!above_night ? m->s_quiet < m->t_quiet
-                     : m->s_flat < (elevated ? FrozenGate(*m, p[AlertKind::kFrozen]) : m->t_flat))
-      return;
+    const bool evidence = !above_night ? m->s_quiet >= m->t_quiet
+                          : elevated   ? FrozenStepsStill(*m, p[AlertKind::kFrozen])
+                                       : m->s_flat >= m->t_flat;
+    if (!evidence) return;
   }
   const AlertKind kind = elevated ? AlertKind::kFrozen : AlertKind::kInactivity;
   if (elevated && !p[AlertKind::kFrozen].enabled) return;

@@ -104,7 +104,7 @@ class Detector {
   void RollDay(HouseholdIndex h, HouseholdModel* m, const ModelParams& p, int32_t day,
                int64_t at_ts, std::vector<Finding>* out);
   float IdleThresholdH(const HouseholdModel& m, const KindParams& kp, int bucket) const;
-  float FrozenGate(const HouseholdModel& m, const KindParams& kp) const;
+  bool FrozenStepsStill(const HouseholdModel& m, const KindParams& kp) const;
   void Recover(HouseholdIndex h, HouseholdModel* m, int64_t ts, bool active,
                std::vector<Finding>* out);
   void ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParams& p, float x, int64_t ts,
