@@ -402,7 +402,8 @@ void Detector::RollDay(HouseholdIndex h, HouseholdModel* m, const ModelParams& p
   m->day_kwh = 0;
   m->day_hours = 0;
   m->quiet_day_peak = m->s_quiet;
-  m->flat_day_peak = m->s_flat;
+  m->flat_day_base = m->s_flat;
+  m->flat_day_peak = 0;
   m->high_day_peak = m->cusum_high;
   m->today_first_act_min = -1;
 }
@@ -799,7 +800,15 @@ void Detector::Observe(const Reading& r, std::vector<Finding>* out) {
   m->quiet_day_peak = std::max(m->quiet_day_peak, m->s_quiet);
   if (prev >= 0)
     m->s_flat = std::clamp(m->s_flat + llr_step, 0.0f, 2.0f * std::max(m->t_flat, 1.0f));
-  m->flat_day_peak = std::max(m->flat_day_peak, m->s_flat);
+  // The step gate's day peak is the CUSUM's largest rise within the day. A home whose steps stay
+  // night-like for weeks (away with a heater on a timer, a steady regime) carries its CUSUM at
+  // the cap from one day into the next; counted as each day's peak, that pinned half the history
+  // at the threshold in force and ratcheted the threshold up by about one a day for as long as
+  // the regime lasted, and then for six weeks the gate was beyond what a frozen fall shows
+  // (dev-london-athome H0002: from 13–18 in July to 50 by September; its fall on 27 September
+  // was never paged).
+  m->flat_day_base = std::min(m->flat_day_base, m->s_flat);
+  m->flat_day_peak = std::max(m->flat_day_peak, m->s_flat - m->flat_day_base);
 
   ObserveIdle(h, m, p, x, r.ts_s, sod, dt, days_of_type, out);
 
@@ -1007,8 +1016,11 @@ namespace {
 //      checkpoint loads, with them zeroed.
 // 007: the days of a decline's descent (descent_days) in what was tail padding: a 005 or 006
 //      checkpoint loads, with it zeroed.
+// 008: the step CUSUM's lowest value of the day (flat_day_base) in what was the hot fields'
+//      padding: an older checkpoint loads with it zeroed (that day's peak is then the CUSUM's
+//      value, as before).
 // The magic is "GWDET" and the format's number in three digits; Load reads kOldestFormat on.
-constexpr int kFormat = 7;
+constexpr int kFormat = 8;
 constexpr int kOldestFormat = 5;
 constexpr char kMagicPrefix[5] = {'G', 'W', 'D', 'E', 'T'};
 struct CheckpointHeader {
@@ -1071,6 +1083,7 @@ bool Detector::Load(std::istream& in) {
       m.idle_spikes = 0;
     }
     if (format < 7) m.descent_days = 0;
+    if (format < 8) m.flat_day_base = 0;
   }
   std::copy(loaded.begin(), loaded.end(), models_.begin());
   stats_ = st;

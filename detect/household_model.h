@@ -20,6 +20,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <type_traits>
 
@@ -96,6 +97,11 @@ struct alignas(64) HouseholdModel {
   uint8_t night_next = 0;
   uint8_t night_count = 0;
   uint8_t open_severity[8] = {};
+  // The step CUSUM's lowest value since the day began: the day's peak for the step gate's
+  // history (flat_day_peak) is how far the CUSUM rose above it within the day, not the value it
+  // carried in. In what was the hot lines' padding up to checkpoint format 007 (the routine
+  // still starts at byte 192): zeroed on loading one.
+  float flat_day_base = 0;
 
   // ---- Routine: per day type and local hour, log energy and (one day type) log step,
   // as a robust location and scale (fixed point, value * 1000): mean and mean absolute
@@ -152,5 +158,8 @@ struct alignas(64) HouseholdModel {
 };
 
 static_assert(std::is_trivially_copyable_v<HouseholdModel>);
+// The hot fields fill the first three cache lines; the routine begins after them. (Fields added
+// in the padding keep a checkpoint's layout: see Detector::Load.)
+static_assert(offsetof(HouseholdModel, hours) == 192);
 
 }  // namespace gridwatch

@@ -129,10 +129,10 @@ TEST(DetectorTest, ABriefRiseInAQuietSpellIsReportedAsTheLastSignOfSomeoneUp) {
       << f->summary_zh;
 }
 
-TEST(DetectorTest, Format005And006CheckpointsLoadWithTheNewFieldsZeroed) {
-  // Formats 006 and 007 put the spell's spikes and the decline's descent in what was the model's
-  // tail padding: a 005 or 006 checkpoint (same model size) loads, with them zeroed rather than
-  // read from the padding's bytes.
+TEST(DetectorTest, Format005To007CheckpointsLoadWithTheNewFieldsZeroed) {
+  // Formats 006, 007 and 008 put the spell's spikes, the decline's descent and the step CUSUM's
+  // low of the day in what was the model's tail padding: a 005, 006 or 007 checkpoint (same
+  // model size) loads, with them zeroed rather than read from the padding's bytes.
   int64_t fall = 0, rise = 0;
   auto rs = FallWithABriefRise(&fall, &rise);
   const auto cut =
@@ -143,9 +143,11 @@ TEST(DetectorTest, Format005And006CheckpointsLoadWithTheNewFieldsZeroed) {
   std::stringstream out;
   before.Save(out);
   const std::string saved = out.str();
-  ASSERT_EQ(saved.substr(0, 8), "GWDET007");
-  for (const auto& [magic, spikes] :
-       {std::pair<std::string, int>{"GWDET007", 1}, {"GWDET006", 1}, {"GWDET005", 0}}) {
+  ASSERT_EQ(saved.substr(0, 8), "GWDET008");
+  for (const auto& [magic, spikes] : {std::pair<std::string, int>{"GWDET008", 1},
+                                      {"GWDET007", 1},
+                                      {"GWDET006", 1},
+                                      {"GWDET005", 0}}) {
     std::string bytes = saved;
     bytes.replace(0, 8, magic);
     std::stringstream in(bytes);
