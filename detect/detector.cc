@@ -1077,7 +1077,7 @@ bool Detector::Load(std::istream& in) {
   if (!in.read(reinterpret_cast<char*>(loaded.data()),
                static_cast<std::streamsize>(hd.count * sizeof(HouseholdModel))))
     return false;
-  for (HouseholdModel& m : loaded) {  // fields added since, in what was tail padding
+  for (HouseholdModel& m : loaded) {  // fields added since, in what was padding
     if (format < 6) {
       m.idle_spike_min = 0;
       m.idle_spikes = 0;

@@ -33,7 +33,7 @@ ModelParams DefaultModelParams() {
   // frozen: the same spells at a level above the night's high (lights or a heater on, nobody
   // changing anything); shares inactivity's spell threshold, and alerts no later than
   // inactivity's cold length (its `threshold`), whatever the home's long quiet spells; factor =
-  // the Gumbel level z of the home's daily peaks of the step gate that such a spell must reach
+  // the Gumbel level z of the step CUSUM's daily rises that such a spell must reach
   // (exceeded on a share e^-z of days; the idle spells at standby need detect.gate_z); enabled
   // turns this kind on or off.
   set(AlertKind::kFrozen, true, 0, 0, 0, 1.0);
