@@ -33,6 +33,12 @@ constexpr int kIdleKinds = KindBit(AlertKind::kInactivity) | KindBit(AlertKind::
 constexpr int kQuietKinds =
     kIdleKinds | KindBit(AlertKind::kNoMorningActivity) | KindBit(AlertKind::kNoPower);
 
+// The kinds withheld while a person has said the resident is away (Detector::Answered): those
+// that report a quiet or low-use home. high_usage (a heater left on in an empty home) and
+// no_power (a supply cut) still alert.
+constexpr int kAwayHeldKinds = kIdleKinds | KindBit(AlertKind::kNoMorningActivity) |
+                               KindBit(AlertKind::kLowDailyUsage) | KindBit(AlertKind::kDecline);
+
 // Night ring: uint8 on a log scale, 5 % steps from 1 Wh to hundreds of kWh per interval.
 uint8_t ToNight8(float kwh) {
   return static_cast<uint8_t>(std::clamp(20.0f * std::log1p(kwh * 1000.0f) + 0.5f, 0.0f, 255.0f));
@@ -167,6 +173,11 @@ void Detector::Emit(HouseholdIndex h, HouseholdModel* m, AlertKind kind, Finding
     m->open_mask &= ~bit;
   }
   m->open_severity[static_cast<int>(kind)] = static_cast<uint8_t>(severity);
+  // A person said the resident is away: the episode runs (so that it is one episode, and closes
+  // on activity), but nobody is told of it.
+  if ((bit & kAwayHeldKinds) && m->away_until_min != 0 &&
+      at_ts / 60 < static_cast<int64_t>(m->away_until_min))
+    return;
   Finding f;
   f.household = h;
   f.kind = kind;
@@ -474,6 +485,7 @@ void Detector::Recover(HouseholdIndex h, HouseholdModel* m, int64_t ts, bool act
     Clear(h, m, AlertKind::kInactivity, ts, out);
     Clear(h, m, AlertKind::kFrozen, ts, out);
     m->recover_min = 0;
+    m->away_until_min = 0;
   }
 }
 
@@ -759,6 +771,15 @@ void Detector::Observe(const Reading& r, std::vector<Finding>* out) {
       std::max(alpha_forget_[dt], 1.0f / (m->days_seen * days_frac * obs_per_day + 1.0f));
 
   const bool active = x > m->night_hi_kwh;  // for first activity and the usage band
+  // Home again after a person said the resident was away: the hold ends with the quiet episode
+  // it was said of (Recover: an hour's worth of activity); with no such episode open, at a
+  // reading that is surely someone up (above the night's maximum, or two in a row above its high).
+  // Past the hold, a kind raised in it stays open, as after any answer (no page for the same
+  // episode again), and the kinds not yet raised page as they come (the next morning's check).
+  if (m->away_until_min != 0 && (r.ts_s / 60 >= static_cast<int64_t>(m->away_until_min) ||
+                                 (!(m->open_mask & kIdleKinds) &&
+                                  (x > m->night_max_kwh || (active && prev > m->night_hi_kwh)))))
+    m->away_until_min = 0;
   const int hr = slot / 2;
   const float eps = kEpsKwhPerH * ih;
   const float lx = std::log(x + eps);
@@ -996,6 +1017,27 @@ void Detector::AdjustSensitivity(HouseholdIndex h, AlertKind kind, int notches) 
   s = static_cast<int8_t>(std::clamp(s + notches, -2, 4));
 }
 
+void Detector::Answered(HouseholdIndex h, int64_t at_s, bool away, std::vector<Finding>* out) {
+  HouseholdModel* m = ModelFor(h);
+  if (!m) return;
+  if (away) {  // the episode goes on, unheard, until the home is active again
+    m->away_until_min = static_cast<uint32_t>(at_s / 60 + kAwayHoldH * 60);
+    return;
+  }
+  // Seen: the spell under way ends unlearned (the resident was there at a moment it does not
+  // mark); the next reading begins a new one. The gates' evidence starts again too.
+  m->idle_n = 0;
+  m->idle_blip = 0;
+  m->idle_spikes = 0;
+  m->idle_spike_min = 0;
+  m->idle_alerted = 0;
+  m->s_quiet = 0;
+  m->s_flat = 0;
+  for (AlertKind k : {AlertKind::kInactivity, AlertKind::kFrozen, AlertKind::kNoMorningActivity})
+    Clear(h, m, k, at_s, out);
+  m->recover_min = 0;
+}
+
 size_t Detector::StateBytes() const { return models_.size() * sizeof(HouseholdModel); }
 size_t Detector::ModelBytes() { return sizeof(HouseholdModel); }
 
@@ -1019,8 +1061,10 @@ namespace {
 // 008: the step CUSUM's lowest value of the day (flat_day_base) in what was the hot fields'
 //      padding: an older checkpoint loads with it zeroed (that day's peak is then the CUSUM's
 //      value, as before).
+// 009: a hold on the quiet kinds after a person said the resident is away (away_until_min) in
+//      what was tail padding: an older checkpoint loads with it zeroed (no hold).
 // The magic is "GWDET" and the format's number in three digits; Load reads kOldestFormat on.
-constexpr int kFormat = 8;
+constexpr int kFormat = 9;
 constexpr int kOldestFormat = 5;
 constexpr char kMagicPrefix[5] = {'G', 'W', 'D', 'E', 'T'};
 struct CheckpointHeader {
@@ -1084,6 +1128,7 @@ bool Detector::Load(std::istream& in) {
     }
     if (format < 7) m.descent_days = 0;
     if (format < 8) m.flat_day_base = 0;
+    if (format < 9) m.away_until_min = 0;
   }
   std::copy(loaded.begin(), loaded.end(), models_.begin());
   stats_ = st;

@@ -76,6 +76,21 @@ class Detector {
   // (bounded; decays back over weeks), < 0 more.
   void AdjustSensitivity(HouseholdIndex h, AlertKind kind, int notches);
 
+  // A person answered (resolved) an alert of household `h` at data time `at_s`. Seen (`away`
+  // false: the resident was found well, or helped): the quiet spell under way ends unlearned and
+  // the evidence gates' CUSUMs start again, and an open quiet episode closes (its kCleared
+  // findings go to `out`): the same quiet stretch alerts again only once it has gone on, counted
+  // from the answer, as long as this home's own rules ask. Away (away, in hospital, deceased):
+  // the episode goes on, but the kinds that report a quiet or low-use home (inactivity, frozen,
+  // no_morning_activity, low_daily_usage, decline) are withheld until the home is active again —
+  // the episode closes on an hour's worth of activity, or with none open a reading surely someone
+  // up — or kAwayHoldH hours have passed: the day answered for and the next morning, not days
+  // (a longer absence is registered as one). high_usage and no_power still alert. After the
+  // hold, as after any answer, an episode raised in it does not page again; a kind not yet raised
+  // pages as it comes (the morning check of the day after).
+  void Answered(HouseholdIndex h, int64_t at_s, bool away, std::vector<Finding>* out);
+  static constexpr int kAwayHoldH = 24;
+
   // Registry reload: households are matched by index; new ones start learning.
   void SetRegistry(std::shared_ptr<const Registry> registry);
 

@@ -155,6 +155,11 @@ struct alignas(64) HouseholdModel {
   // the long-run level and the decline level — the slope a decline comes down. (Tail padding up
   // to checkpoint format 006: zeroed on loading one.)
   uint8_t descent_days = 0;
+  // A person said the resident is away (an alert resolved `away`, `hospital` or `deceased`): the
+  // quiet-spell kinds, the daily ones and decline stay silent until the home is active again or
+  // this time passes (epoch minutes; 0 = no hold). (Tail padding up to checkpoint format 008:
+  // zeroed on loading one.)
+  uint32_t away_until_min = 0;
 };
 
 static_assert(std::is_trivially_copyable_v<HouseholdModel>);

@@ -129,9 +129,9 @@ TEST(DetectorTest, ABriefRiseInAQuietSpellIsReportedAsTheLastSignOfSomeoneUp) {
       << f->summary_zh;
 }
 
-TEST(DetectorTest, Format005To007CheckpointsLoadWithTheNewFieldsZeroed) {
-  // Formats 006, 007 and 008 put the spell's spikes, the decline's descent and the step CUSUM's
-  // low of the day in what was the model's tail padding: a 005, 006 or 007 checkpoint (same
+TEST(DetectorTest, Format005To008CheckpointsLoadWithTheNewFieldsZeroed) {
+  // Formats 006 to 009 put the spell's spikes, the decline's descent, the step CUSUM's low of
+  // the day and an away hold in what was the model's padding: a 005 to 008 checkpoint (same
   // model size) loads, with them zeroed rather than read from the padding's bytes.
   int64_t fall = 0, rise = 0;
   auto rs = FallWithABriefRise(&fall, &rise);
@@ -143,8 +143,9 @@ TEST(DetectorTest, Format005To007CheckpointsLoadWithTheNewFieldsZeroed) {
   std::stringstream out;
   before.Save(out);
   const std::string saved = out.str();
-  ASSERT_EQ(saved.substr(0, 8), "GWDET008");
-  for (const auto& [magic, spikes] : {std::pair<std::string, int>{"GWDET008", 1},
+  ASSERT_EQ(saved.substr(0, 8), "GWDET009");
+  for (const auto& [magic, spikes] : {std::pair<std::string, int>{"GWDET009", 1},
+                                      {"GWDET008", 1},
                                       {"GWDET007", 1},
                                       {"GWDET006", 1},
                                       {"GWDET005", 0}}) {
@@ -772,6 +773,109 @@ TEST(DetectorTest, ResidentFineFeedbackMakesInactivityLessSensitive) {
   ASSERT_NE(first_after(a), 0);
   const int64_t tb = first_after(b);
   EXPECT_TRUE(tb == 0 || tb > first_after(a)) << "feedback did not delay the alert";
+}
+
+// A person answers the first inactivity alert raised after `from`, `after_s` later: the time
+// of the alert (0 if there was none), the findings of the answer, and what followed it.
+struct Answer {
+  int64_t alert = 0, at = 0;
+  std::vector<Finding> at_answer;
+  Trace rest;
+};
+Answer AnswerFirstQuietAlert(const std::vector<Reading>& rs, int64_t from, int64_t after_s,
+                             bool away) {
+  Answer a;
+  auto probe = MakeDetector();
+  const std::optional<Finding> alert =
+      FirstRaisedAfter(Feed(probe, rs).Raised(AlertKind::kInactivity), from);
+  if (!alert) return a;
+  a.alert = alert->at_ts;
+  a.at = a.alert + after_s;
+  std::vector<Reading> before, rest;
+  for (const auto& r : rs) (r.ts_s <= a.at ? before : rest).push_back(r);
+  auto d = MakeDetector();
+  Feed(d, before);
+  d.Answered(0, a.at, away, &a.at_answer);
+  a.rest = Feed(d, rest);
+  return a;
+}
+
+TEST(DetectorTest, AnAnswerThatTheResidentIsAwayHoldsTheQuietKindsForADay) {
+  // 10:00 on day 50 the home goes quiet for 40 h (a day out and a night away, unregistered).
+  // Its inactivity alert is answered "away" two hours after it opened: for a day the next
+  // morning's check must not page again for the same quiet home; a twin detector that got no
+  // answer shows the page the answer saves. The resident is back on day 52 and falls on day 56:
+  // that is paged.
+  auto rs = MakeRoutine(HomeSpec{}, kStart, 60);
+  const int64_t out = kStart + 50 * 86400 + 10 * 3600;
+  InjectCollapse(&rs, out, out + 40 * 3600, 0.06);
+  const int64_t fall = kStart + 56 * 86400 + 10 * 3600;
+  InjectCollapse(&rs, fall, fall + 24 * 3600, 0.06);
+  const Answer a = AnswerFirstQuietAlert(rs, out, 2 * 3600, /*away=*/true);
+  ASSERT_NE(a.alert, 0) << "the quiet day raised nothing";
+  ASSERT_LT(a.alert, out + 20 * 3600);
+  auto quiet_kind = [](AlertKind k) {
+    return k == AlertKind::kInactivity || k == AlertKind::kFrozen ||
+           k == AlertKind::kNoMorningActivity || k == AlertKind::kLowDailyUsage;
+  };
+  auto count_quiet = [&](const Trace& t, int64_t from, int64_t to) {
+    return std::count_if(t.findings.begin(), t.findings.end(), [&](const Finding& f) {
+      return f.state == FindingState::kRaised && quiet_kind(f.kind) && f.at_ts > from &&
+             f.at_ts <= to;
+    });
+  };
+  // Without an answer, something pages again before the home is active (else the test shows
+  // nothing: the morning check is what an unanswered home raises next).
+  auto plain = MakeDetector();
+  const int64_t held_to = a.at + Detector::kAwayHoldH * 3600;
+  ASSERT_GT(count_quiet(Feed(plain, rs), a.at, held_to), 0)
+      << "nothing pages again for the same quiet home: this trace cannot show the hold";
+  EXPECT_TRUE(a.at_answer.empty()) << "an away answer closed the episode";
+  EXPECT_EQ(count_quiet(a.rest, a.at, held_to - 1), 0)
+      << "the away home paged again within the day";
+  EXPECT_TRUE(std::any_of(a.rest.findings.begin(), a.rest.findings.end(), [&](const Finding& f) {
+    return f.state == FindingState::kCleared && f.kind == AlertKind::kInactivity &&
+           f.at_ts > out + 40 * 3600 && f.at_ts < out + 48 * 3600;
+  })) << "the held episode did not close when the resident came back";
+  const std::optional<Finding> later =
+      FirstRaisedAfter(a.rest.Raised(AlertKind::kInactivity), fall);
+  ASSERT_TRUE(later.has_value()) << "the fall after the return was not paged";
+  EXPECT_LT(later->at_ts, fall + 24 * 3600);
+}
+
+TEST(DetectorTest, AnAwayHoldEndsAfterADayEvenIfTheHomeStaysQuiet) {
+  // The same quiet home, quiet for four days: an away answer holds one day, not the absence
+  // (a longer one is registered as an absence); after it the home's quiet pages again.
+  auto rs = MakeRoutine(HomeSpec{}, kStart, 60);
+  const int64_t out = kStart + 50 * 86400 + 10 * 3600;
+  InjectCollapse(&rs, out, out + 96 * 3600, 0.06);
+  const Answer a = AnswerFirstQuietAlert(rs, out, 3600, /*away=*/true);
+  ASSERT_NE(a.alert, 0);
+  const auto again = a.rest.RaisedWelfareAfter(a.at);
+  ASSERT_FALSE(again.empty()) << "four quiet days after the answer paged nothing";
+  EXPECT_GE(again.front().at_ts, a.at + Detector::kAwayHoldH * 3600);
+  EXPECT_LT(again.front().at_ts, out + 96 * 3600);
+}
+
+TEST(DetectorTest, AnAnswerThatTheResidentIsFineCountsTheQuietAgainFromIt) {
+  // A 48-h quiet spell alerts; a worker finds the resident well two hours later (dozing, the
+  // television off). The episode closes at the answer, and the same quiet pages again only
+  // when, counted from the answer, it is as long as this home's own spells allow: not at once,
+  // and not never (without the answer the open episode would never page again).
+  auto rs = MakeRoutine(HomeSpec{}, kStart, 60);
+  const int64_t quiet = kStart + 50 * 86400 + 10 * 3600;
+  InjectCollapse(&rs, quiet, quiet + 48 * 3600, 0.06);
+  const Answer a = AnswerFirstQuietAlert(rs, quiet, 2 * 3600, /*away=*/false);
+  ASSERT_NE(a.alert, 0);
+  ASSERT_EQ(a.at_answer.size(), 1u) << "the open episode did not close at the answer";
+  EXPECT_EQ(a.at_answer[0].kind, AlertKind::kInactivity);
+  EXPECT_EQ(a.at_answer[0].state, FindingState::kCleared);
+  const std::optional<Finding> again =
+      FirstRaisedAfter(a.rest.Raised(AlertKind::kInactivity), a.at);
+  ASSERT_TRUE(again.has_value()) << "the quiet went on 30 h after the answer and paged nothing";
+  EXPECT_GE(again->evidence.since_ts, a.at) << "the spell was not counted from the answer";
+  EXPECT_GE(again->at_ts - a.at, static_cast<int64_t>(3 * 3600));
+  EXPECT_LT(again->at_ts, quiet + 48 * 3600);
 }
 
 TEST(DetectorTest, ExpectedBandFollowsTheRoutine) {
