@@ -25,6 +25,10 @@ std::optional<AlertState> ParseAlertState(std::string_view name) {
 
 std::string_view OutcomeName(Outcome o) { return kOutcomeNames[static_cast<size_t>(o)]; }
 
+bool ResidentAway(Outcome o) {
+  return o == Outcome::kAway || o == Outcome::kHospital || o == Outcome::kDeceased;
+}
+
 std::optional<Outcome> ParseHumanOutcome(std::string_view name) {
   for (size_t i = 1; i + 1 < kOutcomeNames.size(); ++i)
     if (kOutcomeNames[i] == name) return static_cast<Outcome>(i);

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+#include <tuple>
 
 #include "alert/alert_json.h"
 #include "alert/notifier.h"
@@ -54,6 +55,7 @@ struct AlertManager::Pending {
   std::vector<std::pair<std::string, std::string>> publishes;  // topic, payload
   std::vector<std::pair<Alert, Finding>> opened;
   std::vector<std::pair<HouseholdIndex, AlertKind>> feedback;
+  std::vector<std::tuple<HouseholdIndex, Outcome, int64_t>> answered;
   bool enqueued = false;
 };
 
@@ -84,6 +86,10 @@ void AlertManager::SetOpenedCallback(std::function<void(const Alert&, const Find
 void AlertManager::SetFeedbackCallback(std::function<void(HouseholdIndex, AlertKind, int)> cb) {
   std::lock_guard lock(mu_);
   feedback_cb_ = std::move(cb);
+}
+void AlertManager::SetAnsweredCallback(std::function<void(HouseholdIndex, Outcome, int64_t)> cb) {
+  std::lock_guard lock(mu_);
+  answered_cb_ = std::move(cb);
 }
 void AlertManager::SetEnqueuedCallback(std::function<void()> cb) {
   std::lock_guard lock(mu_);
@@ -129,11 +135,13 @@ void AlertManager::RunPending(Pending* p) {
   // Called without the lock; the callbacks were copied under it.
   std::function<void(const Alert&, const Finding&)> opened;
   std::function<void(HouseholdIndex, AlertKind, int)> feedback;
+  std::function<void(HouseholdIndex, Outcome, int64_t)> answered;
   std::function<void()> enqueued;
   {
     std::lock_guard lock(mu_);
     opened = opened_cb_;
     feedback = feedback_cb_;
+    answered = answered_cb_;
     enqueued = enqueued_cb_;
   }
   if (deps_.publisher) {
@@ -148,6 +156,8 @@ void AlertManager::RunPending(Pending* p) {
     for (const auto& [a, f] : p->opened) opened(a, f);
   if (feedback)
     for (const auto& [h, k] : p->feedback) feedback(h, k, 1);
+  if (answered)
+    for (const auto& [h, o, at_s] : p->answered) answered(h, o, at_s);
   if (enqueued && p->enqueued) enqueued();
 }
 
@@ -654,6 +664,7 @@ std::expected<Alert, AlertError> AlertManager::Resolve(int64_t id, Outcome outco
     }
     Forget(a);
     p.feedback = std::move(feedback);
+    if (IsWelfare(a.kind)) p.answered.emplace_back(a.household, outcome, now_ms / 1000);
     if (deps_.metrics) deps_.metrics->Transition("resolved");
     RefreshOpenGauges();
     Publish(a, "resolved", &p);

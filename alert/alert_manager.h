@@ -157,6 +157,11 @@ class AlertManager {
   // Called with (household, kind, +notches) on resident_fine feedback; the app posts it to the
   // household's detector shard (Detector::AdjustSensitivity is confined to that thread).
   void SetFeedbackCallback(std::function<void(HouseholdIndex, AlertKind, int)> cb);
+  // Called with (household, outcome, data time in s) whenever a person resolves a welfare alert:
+  // the resident was seen or accounted for then. The app posts it to the household's detector
+  // shard (Detector::Answered: the quiet spell is counted again from then; `away`, `hospital` and
+  // `deceased` hold the quiet kinds until the home is active again).
+  void SetAnsweredCallback(std::function<void(HouseholdIndex, Outcome, int64_t)> cb);
   // Called after deliveries were written to the outbox (the app wakes the Dispatcher).
   void SetEnqueuedCallback(std::function<void()> cb);
 
@@ -214,6 +219,7 @@ class AlertManager {
   AlertManagerStats stats_;
   std::function<void(const Alert&, const Finding&)> opened_cb_;
   std::function<void(HouseholdIndex, AlertKind, int)> feedback_cb_;
+  std::function<void(HouseholdIndex, Outcome, int64_t)> answered_cb_;
   std::function<void()> enqueued_cb_;
 };
 

@@ -511,6 +511,31 @@ TEST_F(AlertManagerTest, FeedbackResidentFineIsBoundedAndAwayIsCounted) {
   EXPECT_EQ(store_->GetFeedback("H3", "").away_unregistered, 1);
 }
 
+TEST_F(AlertManagerTest, APersonsAnswerToAWelfareAlertIsPassedOnWithItsTime) {
+  // The detector hears of every answer to a welfare alert (so that the quiet it was about is
+  // counted from then, or held while the resident is away), at the answer's time; an ops alert's
+  // answer says nothing about the resident.
+  auto m = Make();
+  std::vector<std::tuple<HouseholdIndex, Outcome, int64_t>> calls;
+  m->SetAnsweredCallback(
+      [&](HouseholdIndex h, Outcome o, int64_t at_s) { calls.emplace_back(h, o, at_s); });
+  ASSERT_EQ(m->OnFinding(MakeFinding(0, AlertKind::kInactivity, FindingState::kRaised, kT0)),
+            FindingResult::kOpened);
+  ASSERT_EQ(m->OnFinding(MakeFinding(1, AlertKind::kMeterSilent, FindingState::kRaised, kT0)),
+            FindingResult::kOpened);
+  clock_.SetMs((kT0 + 7200) * 1000);
+  for (const Alert& a : m->ListAlerts({}))
+    ASSERT_TRUE(m->Resolve(
+        a.id, a.kind == AlertKind::kMeterSilent ? Outcome::kFalseReading : Outcome::kAway, "",
+        "grid:G1"));
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0], std::make_tuple(HouseholdIndex{0}, Outcome::kAway, kT0 + 7200));
+  EXPECT_TRUE(ResidentAway(Outcome::kAway));
+  EXPECT_TRUE(ResidentAway(Outcome::kHospital));
+  EXPECT_FALSE(ResidentAway(Outcome::kResidentFine));
+  EXPECT_FALSE(ResidentAway(Outcome::kAssisted));
+}
+
 TEST_F(AlertManagerTest, RestartResumesActiveAlertsAndEscalation) {
   {
     auto m = Make();
