@@ -121,6 +121,16 @@ int main(int argc, char** argv) {
   replay->add_option("--alerts", rargs.alerts_jsonl, "output: one JSON line per alert opened")
       ->required();
   replay->add_option("--history", rargs.history_csv, "readings to learn from first (no alerts)");
+  replay->add_option("--outcomes", rargs.outcomes_json,
+                     "an evaluation set's labels.json: a grid worker answers every welfare alert "
+                     "from it, and the answers feed back to the detector as in serve");
+  replay
+      ->add_option("--answer-after-h", rargs.answer_after_h,
+                   "with --outcomes: hours from an alert to the worker's answer (default 2)")
+      ->check(CLI::Range(0.0, 72.0));
+  replay->add_flag("--answer-fine-only", rargs.answer_fine_only,
+                   "with --outcomes: the worker answers every false alarm resident_fine (default: "
+                   "away for the kinds that report a quiet home)");
   replay->footer(kExitCodes);
 
   // feed

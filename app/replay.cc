@@ -5,7 +5,9 @@
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <queue>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "alert/alert_json.h"
@@ -13,6 +15,7 @@
 #include "alert/alert_store.h"
 #include "alert/csv_files.h"
 #include "app/readings_csv.h"
+#include "app/replay_worker.h"
 #include "common/clock.h"
 #include "common/time_util.h"
 #include "common/time_zone.h"
@@ -25,6 +28,12 @@ namespace gridwatch {
 namespace {
 
 constexpr int64_t kTickS = 900;  // data-clock tick: silence is checked every 15 min of data time
+
+struct ReplayWorkerStats {
+  uint64_t by_outcome[16] = {};
+  uint64_t notches = 0;
+  uint64_t resolved_itself = 0;
+};
 
 }  // namespace
 
@@ -62,26 +71,70 @@ int RunReplay(const Config& config, const ReplayArgs& args) {
         auto added = alerts.AddAbsence(std::move(a));
         if (!added) throw ConfigError(args.absences_csv, 0, added.error().reason);
       }
+    // --outcomes: a worker acknowledges each welfare alert `ack_after` after it opened (if it
+    // has not resolved itself by then) and resolves it `answer_after` after, with what the
+    // labels say was there; resident_fine feeds back to the detector as in serve.
+    std::optional<ReplayWorker> worker;
+    if (!args.outcomes_json.empty())
+      worker = ReplayWorker::Load(args.outcomes_json, args.answer_fine_only);
+    const int64_t answer_after_s = static_cast<int64_t>(args.answer_after_h * 3600);
+    const int64_t ack_after_s = std::min<int64_t>(1800, answer_after_s / 2);
+    // (due time, step: 0 acknowledge / 1 resolve, alert id, outcome), earliest first.
+    using Step = std::tuple<int64_t, int, int64_t, Outcome>;
+    std::priority_queue<Step, std::vector<Step>, std::greater<>> steps;
+    ReplayWorkerStats answered;
+    alerts.SetFeedbackCallback([&](HouseholdIndex h, AlertKind k, int notches) {
+      detector.AdjustSensitivity(h, k, notches);
+      ++answered.notches;
+    });
+    // Its findings (the answered episode's clearing) are applied at the answer's time.
+    alerts.SetAnsweredCallback([&](HouseholdIndex h, Outcome o, int64_t at_s) {
+      detector.Answered(h, at_s, ResidentAway(o), &findings);
+    });
     uint64_t opened = 0;
-    alerts.SetOpenedCallback([&](const Alert&, const Finding& f) {
+    alerts.SetOpenedCallback([&](const Alert& a, const Finding& f) {
       out << OpenedJsonLine(registry->at(f.household), f) << '\n';
       ++opened;
+      if (worker && f.kind != AlertKind::kMeterSilent) {
+        const Outcome o = worker->Answer(a.household_id, f.kind, f.at_ts);
+        steps.emplace(f.at_ts + ack_after_s, 0, a.id, o);
+        steps.emplace(f.at_ts + answer_after_s, 1, a.id, o);
+      }
     });
-    auto handle = [&](int64_t now_s) {
-      clock.SetMs(now_s * 1000);
+    auto apply = [&] {
       for (const Finding& f : findings)
         if (alerts.OnFinding(f) == FindingResult::kStoreError)
           throw std::runtime_error("alert store refused a write");
       findings.clear();
     };
+    // The worker's steps due by `now_s`, each at its own time, before the detector sees now_s.
+    auto answer = [&](int64_t now_s) {
+      while (!steps.empty() && std::get<0>(steps.top()) <= now_s) {
+        const auto [due, step, id, outcome] = steps.top();
+        steps.pop();
+        clock.SetMs(due * 1000);
+        if (step == 0) {
+          if (!alerts.Acknowledge(id, "replay-worker")) ++answered.resolved_itself;
+        } else if (alerts.Resolve(id, outcome, "", "replay-worker")) {
+          ++answered.by_outcome[static_cast<int>(outcome)];
+        }
+        apply();
+      }
+    };
+    auto handle = [&](int64_t now_s) {
+      clock.SetMs(now_s * 1000);
+      apply();
+    };
     int64_t next_tick =
         data.readings.empty() ? 0 : FloorDiv(data.readings.front().ts_s, kTickS) * kTickS + kTickS;
     for (const Reading& r : data.readings) {
       while (next_tick < r.ts_s) {
+        answer(next_tick);
         detector.AdvanceTo(next_tick, &findings);
         handle(next_tick);
         next_tick += kTickS;
       }
+      answer(r.ts_s);
       detector.Observe(r, &findings);
       handle(r.ts_s);
     }
@@ -96,6 +149,21 @@ int RunReplay(const Config& config, const ReplayArgs& args) {
                  static_cast<unsigned long long>(st.households_tracked),
                  static_cast<unsigned long long>(opened),
                  static_cast<unsigned long long>(as.suppressed_absence + as.suppressed_silence));
+    if (worker)
+      std::fprintf(
+          stderr,
+          "replay: the worker answered resident_fine %llu, assisted %llu, away %llu, "
+          "false_reading %llu (%llu notches fed back); %llu alerts resolved themselves "
+          "before the acknowledgement\n",
+          static_cast<unsigned long long>(
+              answered.by_outcome[static_cast<int>(Outcome::kResidentFine)]),
+          static_cast<unsigned long long>(
+              answered.by_outcome[static_cast<int>(Outcome::kAssisted)]),
+          static_cast<unsigned long long>(answered.by_outcome[static_cast<int>(Outcome::kAway)]),
+          static_cast<unsigned long long>(
+              answered.by_outcome[static_cast<int>(Outcome::kFalseReading)]),
+          static_cast<unsigned long long>(answered.notches),
+          static_cast<unsigned long long>(answered.resolved_itself));
     return 0;
   } catch (const ConfigError& e) {
     std::fprintf(stderr, "gridwatch replay: %s\n", e.what());

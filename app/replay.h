@@ -18,6 +18,10 @@ struct ReplayArgs {
   std::string timezone;      // empty = the config's
   std::string alerts_jsonl;  // output
   std::string history_csv;   // optional: readings to learn from first (no alerts)
+  // optional: an evaluation set's labels.json, answered as a grid worker would (ReplayWorker)
+  std::string outcomes_json;
+  double answer_after_h = 2.0;    // with outcomes_json: hours from an alert to the worker's answer
+  bool answer_fine_only = false;  // with outcomes_json: false alarms all resident_fine, none away
 };
 
 // Returns a process exit code: 0 ok, 2 bad input (message on stderr names file and line).

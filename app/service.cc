@@ -133,6 +133,7 @@ struct Shard {
   std::mutex mu;
   std::vector<std::array<uint16_t, kUsageRing>> recent;  // Wh per interval, by local index
   std::vector<std::tuple<HouseholdIndex, AlertKind, int>> feedback;  // under mu
+  std::vector<std::tuple<HouseholdIndex, bool, int64_t>> answered;   // (away?, at s) under mu
   std::thread thread;
   std::string checkpoint_path;
   std::atomic<uint64_t> tracked{0}, learning{0}, ready{0};
@@ -454,6 +455,11 @@ int Service::Run() {
     std::lock_guard lock(s.mu);
     s.feedback.emplace_back(h, k, notches);
   });
+  alerts->SetAnsweredCallback([&shards, nshards](HouseholdIndex h, Outcome o, int64_t at_s) {
+    Shard& s = *shards[h % nshards];
+    std::lock_guard lock(s.mu);
+    s.answered.emplace_back(h, ResidentAway(o), at_s);
+  });
   DispatcherDeps ddeps;
   ddeps.store = store.get();
   ddeps.clock = &wall;
@@ -700,6 +706,10 @@ int Service::Run() {
           std::lock_guard lock(s->mu);
           for (auto& [h, k, notches] : s->feedback) s->detector->AdjustSensitivity(h, k, notches);
           s->feedback.clear();
+          // On the data clock the answer is placed at the newest reading's time, not the wall's.
+          for (auto& [h, away, at_s] : s->answered)
+            s->detector->Answered(h, data_clock ? data_now.load() : at_s, away, &out);
+          s->answered.clear();
           if (n) {
             s->detector->ObserveBatch(batch, &out);
             RememberUsage(*s, batch, nshards);

@@ -50,7 +50,7 @@ TEST(CliTest, EachSubcommandHasHelp) {
   const Result replay = RunGridwatch({"replay", "--help"}, dir);
   EXPECT_EQ(replay.code, 0);
   for (const char* s : {"--households", "--readings", "--absences", "--timezone", "--config",
-                        "--alerts", "--history"})
+                        "--alerts", "--history", "--outcomes", "--answer-after-h"})
     EXPECT_NE(replay.out.find(s), std::string::npos) << s;
 }
 
