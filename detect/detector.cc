@@ -1062,7 +1062,7 @@ namespace {
 //      padding: an older checkpoint loads with it zeroed (that day's peak is then the CUSUM's
 //      value, as before).
 // 009: a hold on the quiet kinds after a person said the resident is away (away_until_min) in
-//      what was tail padding: an older checkpoint loads with it zeroed (no hold).
+//      what was the hot fields' padding: an older checkpoint loads with it zeroed (no hold).
 // The magic is "GWDET" and the format's number in three digits; Load reads kOldestFormat on.
 constexpr int kFormat = 9;
 constexpr int kOldestFormat = 5;

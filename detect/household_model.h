@@ -102,6 +102,11 @@ struct alignas(64) HouseholdModel {
   // carried in. In what was the hot lines' padding up to checkpoint format 007 (the routine
   // still starts at byte 192): zeroed on loading one.
   float flat_day_base = 0;
+  // A person said the resident is away (an alert resolved `away`, `hospital` or `deceased`): the
+  // quiet-spell kinds, the daily ones and decline stay silent until the home is active again or
+  // this time passes (epoch minutes; 0 = no hold). Read with every reading, so among the hot
+  // fields: in what was their padding up to checkpoint format 008 (zeroed on loading one).
+  uint32_t away_until_min = 0;
 
   // ---- Routine: per day type and local hour, log energy and (one day type) log step,
   // as a robust location and scale (fixed point, value * 1000): mean and mean absolute
@@ -155,11 +160,6 @@ struct alignas(64) HouseholdModel {
   // the long-run level and the decline level — the slope a decline comes down. (Tail padding up
   // to checkpoint format 006: zeroed on loading one.)
   uint8_t descent_days = 0;
-  // A person said the resident is away (an alert resolved `away`, `hospital` or `deceased`): the
-  // quiet-spell kinds, the daily ones and decline stay silent until the home is active again or
-  // this time passes (epoch minutes; 0 = no hold). (Tail padding up to checkpoint format 008:
-  // zeroed on loading one.)
-  uint32_t away_until_min = 0;
 };
 
 static_assert(std::is_trivially_copyable_v<HouseholdModel>);
