@@ -1,7 +1,8 @@
 // End-to-end tests of `gridwatch serve` (the real binary) against a real Mosquitto started on a
 // free loopback port: readings in -> alert out on the alert topic; every reject -> a dead letter
 // and its counter; the broker restarted mid-stream -> no QoS 1 reading lost; readiness; a clean
-// SIGTERM with checkpoints that a restart restores; the usage API over a 15-minute meter.
+// SIGTERM with checkpoints that a restart restores; the usage API over a 15-minute meter; a
+// worker's answer through the API reaching the household's model.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
@@ -40,6 +41,15 @@ std::string Config(const TempDir& dir, const MosquittoBroker& broker,
          "\n" + "timezone: UTC\nclock: data\ncheckpoint_interval_s: 3600\n" +
          "mqtt:\n  broker: " + broker.url() + "\n  client_id: gw-it-" + std::to_string(::getpid()) +
          "\n  reconnect_min_s: 1\n  reconnect_max_s: 2\n" + "http:\n  port: 0\n" + extra;
+}
+
+std::string FormatTs(int64_t t) {
+  const std::time_t tt = t;
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char b[32];
+  std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return b;
 }
 
 std::string Reading(const std::string& meter, int64_t ts, double kwh) {
@@ -171,6 +181,94 @@ void ExpectUsageApiReturnsEachReading(const std::string& clock, int64_t end) {
   }
   EXPECT_EQ(gw.Terminate(), 0) << gw.Stderr();
 }
+
+// H1's routine (up 07-22 h, 0.3-0.6 kWh a half-hour; 0.05 at night) for 15 days from the UTC
+// midnight `day0` (past the 14 learning days: its morning check is armed), then standby from
+// 10:00 on day 15: the readings ending in (from, to].
+constexpr int kQuietDay = 15;
+void PublishQuietAfterRoutine(MqttTestClient& meters, int64_t day0, int64_t from, int64_t to) {
+  const int64_t quiet = day0 + kQuietDay * 86400 + 10 * 3600;
+  for (int64_t ts = day0 + 1800; ts <= to; ts += 1800) {
+    if (ts <= from) continue;
+    const int slot = static_cast<int>((ts - 1800 - day0) % 86400 / 1800);
+    double kwh = slot < 14 || slot >= 44 ? 0.05 : (slot % 3 ? 0.3 : 0.6);
+    if (ts > quiet) kwh = 0.05;
+    meters.Publish("gridwatch/readings/M1", Reading("M1", ts, kwh));
+  }
+}
+
+// The active alerts of street S1 through the API.
+nlohmann::json ActiveAlerts(int port, const std::string& auth) {
+  const HttpResult r = HttpGet(port, "/api/v1/alerts?state=active", auth);
+  EXPECT_EQ(r.status, 200) << r.body;
+  return r.status == 200 ? nlohmann::json::parse(r.body)["alerts"] : nlohmann::json::array();
+}
+
+// A worker's answer through the API reaches the household's model in `serve`. The home goes
+// quiet at 10:00 and its inactivity alert opens at 22:30 (its own spells are not known yet: the
+// cold length, 12 h); at 23:30 of data time the worker resolves it as `outcome`, and the home
+// stays quiet until 14:00 the next day. resident_fine: the quiet is counted again from the
+// answer, and pages again, inactivity 12 h after it (before the answer reached the model, the
+// episode stayed open and never paged inactivity again). away: nothing pages within the day
+// (before, the next morning's check did).
+void ExpectAnAnswerReachesTheModel(const std::string& outcome) {
+  Fixture f;
+  constexpr const char* kToken = "street-s1-token-0123456789";
+  f.dir.Write("tokens.csv", std::string("token,scope,scope_id\n") + kToken + ",street,S1\n");
+  f.dir.Write("gridwatch.yaml",
+              Config(f.dir, f.broker, "alert:\n  tokens_csv: " + f.dir.File("tokens.csv") + "\n"));
+  GridwatchProcess gw({"serve", "--config", f.dir.File("gridwatch.yaml")}, f.dir.path().string());
+  const int port = gw.WaitForPort();
+  ASSERT_GT(port, 0) << gw.Stderr();
+  ASSERT_TRUE(WaitReady(port, seconds(15))) << gw.Stderr();
+  const std::string auth = std::string("Authorization: Bearer ") + kToken + "\r\n";
+  const int64_t day0 = kT0 - kT0 % 86400;
+  const int64_t answer = day0 + kQuietDay * 86400 + 23 * 3600 + 1800;
+  MqttTestClient meters(f.broker.url());
+  meters.Connect();
+  PublishQuietAfterRoutine(meters, day0, 0, answer);
+  ASSERT_TRUE(
+      WaitMetric(port, "gridwatch_alerts_opened_total", 1, seconds(20), "kind=\"inactivity\""))
+      << gw.Stderr();
+  ASSERT_TRUE(
+      WaitMetric(port, "gridwatch_readings_accepted_total", (answer - day0) / 1800, seconds(20)))
+      << gw.Stderr();
+  const nlohmann::json open = ActiveAlerts(port, auth);
+  ASSERT_EQ(open.size(), 1u) << open.dump();
+  const std::string body = "{\"outcome\":\"" + outcome + "\"}";
+  const std::string resp = HttpExchange(
+      port, "POST /api/v1/alerts/" + std::to_string(open[0]["id"].get<int64_t>()) +
+                "/resolve HTTP/1.0\r\nHost: 127.0.0.1\r\n" + auth +
+                "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+                "\r\n\r\n" + body);
+  ASSERT_EQ(resp.rfind("HTTP/1.0 200", 0), 0u) << resp;
+  // The answer is posted to the detector shard, which takes it with its next batch.
+  std::this_thread::sleep_for(milliseconds(500));
+  const int64_t end = day0 + (kQuietDay + 1) * 86400 + 14 * 3600;
+  PublishQuietAfterRoutine(meters, day0, answer, end);
+  ASSERT_TRUE(
+      WaitMetric(port, "gridwatch_readings_accepted_total", (end - day0) / 1800, seconds(20)))
+      << gw.Stderr();
+  std::this_thread::sleep_for(milliseconds(1500));  // the findings of the last batch
+  const nlohmann::json now = ActiveAlerts(port, auth);
+  if (outcome == "resident_fine") {
+    // (The morning check may open it first; inactivity then joins it.)
+    ASSERT_EQ(now.size(), 1u) << "the quiet after the answer paged nothing: " << now.dump();
+    EXPECT_NE(now[0]["kinds"].dump().find("inactivity"), std::string::npos) << now.dump();
+    const nlohmann::json since = now[0]["evidence"]["since"];
+    ASSERT_TRUE(since.is_string()) << now.dump();
+    EXPECT_GE(since.get<std::string>(), FormatTs(answer)) << "not counted from the answer";
+  } else {
+    EXPECT_EQ(now.size(), 0u) << "the away home paged again within the day: " << now.dump();
+  }
+  EXPECT_EQ(gw.Terminate(), 0) << gw.Stderr();
+}
+
+TEST(ServeTest, AResidentFineAnswerCountsTheQuietAgainFromIt) {
+  ExpectAnAnswerReachesTheModel("resident_fine");
+}
+
+TEST(ServeTest, AnAwayAnswerHoldsTheQuietHomeForTheDay) { ExpectAnAnswerReachesTheModel("away"); }
 
 TEST(ServeTest, UsageApiReturnsEachReadingOfAFifteenMinuteMeter) {
   ExpectUsageApiReturnsEachReading("wall", std::time(nullptr) / 900 * 900);
