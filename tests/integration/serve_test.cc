@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include "common/time_util.h"
 #include "tests/integration/gridwatch_process.h"
 #include "tests/support/mosquitto_broker.h"
 #include "tests/support/mqtt_test_client.h"
@@ -41,15 +42,6 @@ std::string Config(const TempDir& dir, const MosquittoBroker& broker,
          "\n" + "timezone: UTC\nclock: data\ncheckpoint_interval_s: 3600\n" +
          "mqtt:\n  broker: " + broker.url() + "\n  client_id: gw-it-" + std::to_string(::getpid()) +
          "\n  reconnect_min_s: 1\n  reconnect_max_s: 2\n" + "http:\n  port: 0\n" + extra;
-}
-
-std::string FormatTs(int64_t t) {
-  const std::time_t tt = t;
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char b[32];
-  std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return b;
 }
 
 std::string Reading(const std::string& meter, int64_t ts, double kwh) {
@@ -148,14 +140,7 @@ void ExpectUsageApiReturnsEachReading(const std::string& clock, int64_t end) {
       << gw.Stderr();
   const std::string auth = std::string("Authorization: Bearer ") + kToken + "\r\n";
   // The API's points, by their RFC 3339 time: every reading sent must come back at its time.
-  auto rfc3339 = [](int64_t t) {
-    const std::time_t tt = t;
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    char b[32];
-    std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return std::string(b);
-  };
+  auto rfc3339 = [](int64_t t) { return FormatRfc3339Utc(t); };
   std::map<std::string, double> got;
   for (int attempt = 0; attempt < 50; ++attempt) {
     if (attempt) std::this_thread::sleep_for(milliseconds(100));
@@ -257,7 +242,7 @@ void ExpectAnAnswerReachesTheModel(const std::string& outcome) {
     EXPECT_NE(now[0]["kinds"].dump().find("inactivity"), std::string::npos) << now.dump();
     const nlohmann::json since = now[0]["evidence"]["since"];
     ASSERT_TRUE(since.is_string()) << now.dump();
-    EXPECT_GE(since.get<std::string>(), FormatTs(answer)) << "not counted from the answer";
+    EXPECT_GE(since.get<std::string>(), FormatRfc3339Utc(answer)) << "not counted from the answer";
   } else {
     EXPECT_EQ(now.size(), 0u) << "the away home paged again within the day: " << now.dump();
   }
