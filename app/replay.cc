@@ -29,10 +29,12 @@ namespace {
 
 constexpr int64_t kTickS = 900;  // data-clock tick: silence is checked every 15 min of data time
 
+// What the worker of --outcomes did, for the closing line on stderr.
 struct ReplayWorkerStats {
-  uint64_t by_outcome[16] = {};
+  uint64_t by_outcome[static_cast<int>(Outcome::kActivityReturned) + 1] = {};
   uint64_t notches = 0;
   uint64_t resolved_itself = 0;
+  unsigned long long Of(Outcome o) const { return by_outcome[static_cast<int>(o)]; }
 };
 
 }  // namespace
@@ -73,7 +75,8 @@ int RunReplay(const Config& config, const ReplayArgs& args) {
       }
     // --outcomes: a worker acknowledges each welfare alert `ack_after` after it opened (if it
     // has not resolved itself by then) and resolves it `answer_after` after, with what the
-    // labels say was there; resident_fine feeds back to the detector as in serve.
+    // labels say was there. The answers reach the detector as in serve: Detector::Answered, and
+    // resident_fine's notch.
     std::optional<ReplayWorker> worker;
     if (!args.outcomes_json.empty())
       worker = ReplayWorker::Load(args.outcomes_json, args.answer_fine_only);
@@ -150,20 +153,14 @@ int RunReplay(const Config& config, const ReplayArgs& args) {
                  static_cast<unsigned long long>(opened),
                  static_cast<unsigned long long>(as.suppressed_absence + as.suppressed_silence));
     if (worker)
-      std::fprintf(
-          stderr,
-          "replay: the worker answered resident_fine %llu, assisted %llu, away %llu, "
-          "false_reading %llu (%llu notches fed back); %llu alerts resolved themselves "
-          "before the acknowledgement\n",
-          static_cast<unsigned long long>(
-              answered.by_outcome[static_cast<int>(Outcome::kResidentFine)]),
-          static_cast<unsigned long long>(
-              answered.by_outcome[static_cast<int>(Outcome::kAssisted)]),
-          static_cast<unsigned long long>(answered.by_outcome[static_cast<int>(Outcome::kAway)]),
-          static_cast<unsigned long long>(
-              answered.by_outcome[static_cast<int>(Outcome::kFalseReading)]),
-          static_cast<unsigned long long>(answered.notches),
-          static_cast<unsigned long long>(answered.resolved_itself));
+      std::fprintf(stderr,
+                   "replay: the worker answered resident_fine %llu, assisted %llu, away %llu, "
+                   "false_reading %llu (%llu notches fed back); %llu alerts resolved themselves "
+                   "before the acknowledgement\n",
+                   answered.Of(Outcome::kResidentFine), answered.Of(Outcome::kAssisted),
+                   answered.Of(Outcome::kAway), answered.Of(Outcome::kFalseReading),
+                   static_cast<unsigned long long>(answered.notches),
+                   static_cast<unsigned long long>(answered.resolved_itself));
     return 0;
   } catch (const ConfigError& e) {
     std::fprintf(stderr, "gridwatch replay: %s\n", e.what());
