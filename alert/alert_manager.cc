@@ -295,6 +295,12 @@ void AlertManager::Forget(const Alert& a) {
   --open_by_kind_[static_cast<int>(a.kind)];
 }
 
+void AlertManager::CountResolved(const Alert& a) {
+  if (!deps_.metrics) return;
+  deps_.metrics->Transition("resolved");
+  deps_.metrics->Resolved(a.kind, a.outcome);
+}
+
 void AlertManager::RefreshOpenGauges() {
   if (!deps_.metrics) return;
   for (int k = 0; k < kNumAlertKinds; ++k)
@@ -374,7 +380,7 @@ FindingResult AlertManager::OnFindingLocked(const Finding& f, FindingOrigin orig
     }
     Forget(a);
     ++stats_.auto_resolved;
-    if (deps_.metrics) deps_.metrics->Transition("resolved");
+    CountResolved(a);
     RefreshOpenGauges();
     Publish(a, "resolved", p);
     return FindingResult::kResolved;
@@ -519,7 +525,7 @@ int AlertManager::Tick() {
         Forget(a);
         ++stats_.auto_resolved;
         ++acted;
-        if (deps_.metrics) deps_.metrics->Transition("resolved");
+        CountResolved(a);
         Publish(a, "resolved", &p);
         continue;
       }
@@ -665,7 +671,7 @@ std::expected<Alert, AlertError> AlertManager::Resolve(int64_t id, Outcome outco
     Forget(a);
     p.feedback = std::move(feedback);
     if (IsWelfare(a.kind)) p.answered.emplace_back(a.household, outcome, now_ms / 1000);
-    if (deps_.metrics) deps_.metrics->Transition("resolved");
+    CountResolved(a);
     RefreshOpenGauges();
     Publish(a, "resolved", &p);
   }

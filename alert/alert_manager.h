@@ -202,6 +202,7 @@ class AlertManager {
                         const std::string& detail);
   void Publish(const Alert& a, std::string_view event, Pending* p);
   void Forget(const Alert& a);
+  void CountResolved(const Alert& a);  // the metrics of a resolution (transition, outcome)
   void RefreshOpenGauges();
   void RunPending(Pending* p);
   bool AbsenceCovers(const Absence& a, const Household& hh, int64_t t) const;

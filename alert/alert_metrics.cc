@@ -16,6 +16,7 @@ struct AlertMetrics::Impl {
   prometheus::Family<prometheus::Counter>* opened;
   prometheus::Family<prometheus::Gauge>* open;
   prometheus::Family<prometheus::Counter>* transitions;
+  prometheus::Family<prometheus::Counter>* resolved;
   prometheus::Family<prometheus::Counter>* suppressed;
   prometheus::Histogram* ack;
   prometheus::Family<prometheus::Counter>* escalations;
@@ -44,6 +45,12 @@ AlertMetrics::AlertMetrics(prometheus::Registry& r) : impl_(std::make_unique<Imp
                             .Name("gridwatch_alert_transitions_total")
                             .Help("Alert state transitions, by the state entered")
                             .Register(r);
+  impl_->resolved = &BuildCounter()
+                         .Name("gridwatch_alerts_resolved_total")
+                         .Help(
+                             "Alerts resolved, by the kind that opened them and the outcome "
+                             "(what the worker found, or activity_returned)")
+                         .Register(r);
   impl_->suppressed = &BuildCounter()
                            .Name("gridwatch_findings_suppressed_total")
                            .Help("Findings that opened no alert, by reason")
@@ -92,6 +99,10 @@ AlertMetrics::AlertMetrics(prometheus::Registry& r) : impl_(std::make_unique<Imp
     for (int sv = 0; sv < kNumSeverities; ++sv)
       impl_->opened->Add(
           {{"kind", kind}, {"severity", std::string(SeverityName(static_cast<Severity>(sv)))}});
+    for (int o = static_cast<int>(Outcome::kResidentFine);
+         o <= static_cast<int>(Outcome::kActivityReturned); ++o)
+      impl_->resolved->Add(
+          {{"kind", kind}, {"outcome", std::string(OutcomeName(static_cast<Outcome>(o)))}});
   }
   for (const char* level : {"1", "2"}) impl_->escalations->Add({{"level", level}});
   for (const char* reason : {"absence", "silence", "duplicate"})
@@ -114,6 +125,13 @@ void AlertMetrics::SetOpen(AlertKind kind, double n) {
 }
 void AlertMetrics::Transition(std::string_view to_state) {
   if (impl_) impl_->transitions->Add({{"state", std::string(to_state)}}).Increment();
+}
+void AlertMetrics::Resolved(AlertKind kind, Outcome outcome) {
+  if (impl_)
+    impl_->resolved
+        ->Add({{"kind", std::string(AlertKindName(kind))},
+               {"outcome", std::string(OutcomeName(outcome))}})
+        .Increment();
 }
 void AlertMetrics::Suppressed(std::string_view reason) {
   if (impl_) impl_->suppressed->Add({{"reason", std::string(reason)}}).Increment();

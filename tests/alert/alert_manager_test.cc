@@ -530,6 +530,16 @@ TEST_F(AlertManagerTest, APersonsAnswerToAWelfareAlertIsPassedOnWithItsTime) {
         "grid:G1"));
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(calls[0], std::make_tuple(HouseholdIndex{0}, Outcome::kAway, kT0 + 7200));
+  // Counted by kind and outcome: the live share of pages that found nobody in need.
+  EXPECT_EQ(MetricValue(prom_, "gridwatch_alerts_resolved_total",
+                        {{"kind", "inactivity"}, {"outcome", "away"}}),
+            1);
+  EXPECT_EQ(MetricValue(prom_, "gridwatch_alerts_resolved_total",
+                        {{"kind", "meter_silent"}, {"outcome", "false_reading"}}),
+            1);
+  EXPECT_EQ(MetricValue(prom_, "gridwatch_alerts_resolved_total",
+                        {{"kind", "inactivity"}, {"outcome", "resident_fine"}}),
+            0);
   EXPECT_TRUE(ResidentAway(Outcome::kAway));
   EXPECT_TRUE(ResidentAway(Outcome::kHospital));
   EXPECT_FALSE(ResidentAway(Outcome::kResidentFine));
