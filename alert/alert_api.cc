@@ -377,7 +377,13 @@ ApiResponse AlertApi::ResolveAlert(const ApiToken& t, int64_t id, const ApiReque
     if (note.size() > 2000) return Error(422, "note is longer than 2000 bytes");
   }
   if (*outcome == Outcome::kOther && note.empty()) return Error(422, "outcome other needs a note");
-  auto r = manager_->Resolve(id, *outcome, note, t.Label());
+  int64_t until = 0;
+  if (b.contains("until")) {
+    const auto u = TimeField(b, "until");
+    if (!u) return Error(422, "until must be RFC 3339 or epoch seconds");
+    until = *u;
+  }
+  auto r = manager_->Resolve(id, *outcome, note, t.Label(), until);
   if (!r) return Error(r.error().status, r.error().reason);
   return Json(200, AlertObject(*r));
 }

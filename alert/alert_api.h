@@ -11,7 +11,8 @@
 //   GET|POST /api/v1/alerts/{id}/ack?c=..&sig=..  the one-tap link of a notification: no token,
 //          HMAC-signed per alert and contact (AlertManager::AckLink); GET answers a page with
 //          one button that POSTs (link previews never acknowledge), POST acknowledges
-//   POST   /api/v1/alerts/{id}/resolve         {"outcome": ..., "note": ...}
+//   POST   /api/v1/alerts/{id}/resolve         {"outcome": ..., "note": ..., "until": ...}
+//          (until, with away or hospital: back by then; registers the household's absence)
 //   GET    /api/v1/absences
 //   POST   /api/v1/absences                    {"household"| "scope"+"scope_id", "from", "to",
 //                                               "reason"}

@@ -610,9 +610,17 @@ std::expected<Alert, AlertError> AlertManager::Acknowledge(int64_t id, const std
 
 std::expected<Alert, AlertError> AlertManager::Resolve(int64_t id, Outcome outcome,
                                                        const std::string& note,
-                                                       const std::string& who) {
+                                                       const std::string& who,
+                                                       int64_t away_until_s) {
   if (outcome == Outcome::kNone || outcome == Outcome::kActivityReturned)
     return std::unexpected(AlertError{422, "outcome must be one a person can choose"});
+  if (away_until_s != 0) {
+    if (outcome != Outcome::kAway && outcome != Outcome::kHospital)
+      return std::unexpected(AlertError{422, "until goes with outcome away or hospital"});
+    const int64_t now_s = deps_.clock->NowMs() / 1000;
+    if (away_until_s <= now_s || away_until_s > now_s + kMaxAnsweredAbsenceS)
+      return std::unexpected(AlertError{422, "until must be in the next 90 days"});
+  }
   Pending p;
   Alert a;
   {
@@ -676,6 +684,17 @@ std::expected<Alert, AlertError> AlertManager::Resolve(int64_t id, Outcome outco
     Publish(a, "resolved", &p);
   }
   RunPending(&p);
+  if (away_until_s != 0) {
+    // Away until a known day: an absence, as if registered in advance, from the answer on.
+    Absence ab;
+    ab.scope_id = a.household_id;
+    ab.from_s = a.resolved_at_ms / 1000;
+    ab.to_s = away_until_s;
+    ab.reason =
+        "answered " + std::string(OutcomeName(outcome)) + " on alert " + std::to_string(a.id);
+    ab.created_by = who;
+    if (!AddAbsence(std::move(ab))) return std::unexpected(AlertError{500, "store error"});
+  }
   return a;
 }
 

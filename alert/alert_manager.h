@@ -132,9 +132,13 @@ class AlertManager {
   // A person closes the alert with an outcome (not kNone/kActivityReturned: 422) and a note;
   // 404 no such alert, 409 already resolved. Feeds back: `away` with no absence registered is
   // counted per household; `resident_fine` makes each kind of the alert a notch less sensitive
-  // for the household (bounded by kMaxFeedbackNotches) through the feedback callback.
+  // for the household (bounded by kMaxFeedbackNotches) through the feedback callback; every
+  // answer reaches the answered callback. `away_until_s` (0 = not said; with `away` or
+  // `hospital` only, within kMaxAnsweredAbsenceS, else 422 before anything changes): the
+  // resident is away until then — an absence of the household is registered from the answer.
   std::expected<Alert, AlertError> Resolve(int64_t id, Outcome outcome, const std::string& note,
-                                           const std::string& who);
+                                           const std::string& who, int64_t away_until_s = 0);
+  static constexpr int64_t kMaxAnsweredAbsenceS = 90 * 86400;
 
   std::optional<Alert> GetAlert(int64_t id) const;
   std::vector<Alert> ListAlerts(const AlertFilter& filter) const;

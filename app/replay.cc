@@ -33,6 +33,7 @@ constexpr int64_t kTickS = 900;  // data-clock tick: silence is checked every 15
 struct ReplayWorkerStats {
   uint64_t by_outcome[static_cast<int>(Outcome::kActivityReturned) + 1] = {};
   uint64_t notches = 0;
+  uint64_t absences = 0;  // away answers that said until when (an absence registered)
   uint64_t resolved_itself = 0;
   unsigned long long Of(Outcome o) const { return by_outcome[static_cast<int>(o)]; }
 };
@@ -82,8 +83,8 @@ int RunReplay(const Config& config, const ReplayArgs& args) {
       worker = ReplayWorker::Load(args.outcomes_json, args.answer_fine_only);
     const int64_t answer_after_s = static_cast<int64_t>(args.answer_after_h * 3600);
     const int64_t ack_after_s = std::min<int64_t>(1800, answer_after_s / 2);
-    // (due time, step: 0 acknowledge / 1 resolve, alert id, outcome), earliest first.
-    using Step = std::tuple<int64_t, int, int64_t, Outcome>;
+    // (due time, step: 0 acknowledge / 1 resolve, alert id, outcome, away until), earliest first.
+    using Step = std::tuple<int64_t, int, int64_t, Outcome, int64_t>;
     std::priority_queue<Step, std::vector<Step>, std::greater<>> steps;
     ReplayWorkerStats answered;
     alerts.SetFeedbackCallback([&](HouseholdIndex h, AlertKind k, int notches) {
@@ -99,9 +100,9 @@ int RunReplay(const Config& config, const ReplayArgs& args) {
       out << OpenedJsonLine(registry->at(f.household), f) << '\n';
       ++opened;
       if (worker && f.kind != AlertKind::kMeterSilent) {
-        const Outcome o = worker->Answer(a.household_id, f.kind, f.at_ts);
-        steps.emplace(f.at_ts + ack_after_s, 0, a.id, o);
-        steps.emplace(f.at_ts + answer_after_s, 1, a.id, o);
+        const ReplayWorker::Reply reply = worker->Answer(a.household_id, f.kind, f.at_ts);
+        steps.emplace(f.at_ts + ack_after_s, 0, a.id, reply.outcome, 0);
+        steps.emplace(f.at_ts + answer_after_s, 1, a.id, reply.outcome, reply.away_until_s);
       }
     });
     auto apply = [&] {
@@ -113,13 +114,16 @@ int RunReplay(const Config& config, const ReplayArgs& args) {
     // The worker's steps due by `now_s`, each at its own time, before the detector sees now_s.
     auto answer = [&](int64_t now_s) {
       while (!steps.empty() && std::get<0>(steps.top()) <= now_s) {
-        const auto [due, step, id, outcome] = steps.top();
+        const auto [due, step, id, outcome, until] = steps.top();
         steps.pop();
         clock.SetMs(due * 1000);
+        // Back by a day already past: nothing to register.
+        const int64_t back = until > due ? until : 0;
         if (step == 0) {
           if (!alerts.Acknowledge(id, "replay-worker")) ++answered.resolved_itself;
-        } else if (alerts.Resolve(id, outcome, "", "replay-worker")) {
+        } else if (alerts.Resolve(id, outcome, "", "replay-worker", back)) {
           ++answered.by_outcome[static_cast<int>(outcome)];
+          if (back) ++answered.absences;
         }
         apply();
       }
@@ -155,11 +159,12 @@ int RunReplay(const Config& config, const ReplayArgs& args) {
     if (worker)
       std::fprintf(stderr,
                    "replay: the worker answered resident_fine %llu, assisted %llu, away %llu, "
-                   "false_reading %llu (%llu notches fed back); %llu alerts resolved themselves "
-                   "before the acknowledgement\n",
+                   "false_reading %llu (%llu notches fed back, %llu absences registered); %llu "
+                   "alerts resolved themselves before the acknowledgement\n",
                    answered.Of(Outcome::kResidentFine), answered.Of(Outcome::kAssisted),
                    answered.Of(Outcome::kAway), answered.Of(Outcome::kFalseReading),
                    static_cast<unsigned long long>(answered.notches),
+                   static_cast<unsigned long long>(answered.absences),
                    static_cast<unsigned long long>(answered.resolved_itself));
     return 0;
   } catch (const ConfigError& e) {

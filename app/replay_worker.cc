@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string_view>
 
 #include "common/time_util.h"
@@ -64,14 +65,14 @@ ReplayWorker ReplayWorker::Load(const std::string& labels_json, bool fine_only) 
       const auto from = ParseRfc3339(x["start"].get<std::string>());
       const auto to = ParseRfc3339(x["end"].get<std::string>());
       if (!from || !to) fail(list, "a start or end is not RFC 3339");
-      Window win{*from, *to + kAmbiguousGraceS, Outcome::kAway};
+      Window win{*from, *to + kAmbiguousGraceS, Outcome::kAway, *to};
       if (list == "incidents") {
         const std::string type = x.value("type", "");
         const IncidentRule* rule = nullptr;
         for (const IncidentRule& r : kRules)
           if (r.type == type) rule = &r;
         if (!rule) fail(list, "unknown type '" + type + "'");
-        win = Window{*from, *to + rule->grace_s, rule->outcome};
+        win = Window{*from, *to + rule->grace_s, rule->outcome, 0};
       }
       w.windows_[x["household"].get<std::string>()].push_back(win);
     }
@@ -79,20 +80,20 @@ ReplayWorker ReplayWorker::Load(const std::string& labels_json, bool fine_only) 
   return w;
 }
 
-Outcome ReplayWorker::Answer(const std::string& household_id, AlertKind kind,
-                             int64_t opened_s) const {
+ReplayWorker::Reply ReplayWorker::Answer(const std::string& household_id, AlertKind kind,
+                                         int64_t opened_s) const {
   // An incident's finding outweighs an ambiguous stretch it overlaps.
-  bool ambiguous = false;
+  std::optional<Reply> away;
   if (auto it = windows_.find(household_id); it != windows_.end())
     for (const Window& w : it->second) {
       if (opened_s < w.from_s || opened_s > w.to_s) continue;
-      if (w.outcome != Outcome::kAway) return w.outcome;
-      ambiguous = true;
+      if (w.outcome != Outcome::kAway) return {w.outcome, 0};
+      if (!away || w.end_s > away->away_until_s) away = Reply{Outcome::kAway, w.end_s};
     }
-  if (ambiguous) return Outcome::kAway;
+  if (away) return *away;
   const bool quiet = kind == AlertKind::kInactivity || kind == AlertKind::kFrozen ||
                      kind == AlertKind::kNoMorningActivity;
-  return quiet && !fine_only_ ? Outcome::kAway : Outcome::kResidentFine;
+  return {quiet && !fine_only_ ? Outcome::kAway : Outcome::kResidentFine, 0};
 }
 
 }  // namespace gridwatch

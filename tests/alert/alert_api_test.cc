@@ -150,6 +150,46 @@ TEST_F(AlertApiTest, GetAckAndResolveInScope) {
             true);
 }
 
+TEST_F(AlertApiTest, AwayUntilADayRegistersTheAbsence) {
+  // "She is at her daughter's until Sunday": one answer closes the alert and registers the
+  // household's absence from the answer to then, so the quiet home is not paged all week.
+  const int64_t now = clock_.NowMs() / 1000;
+  const int64_t back = now + 3 * 86400;
+  // until only with away or hospital, and in the next 90 days; refused before anything changes.
+  EXPECT_EQ(Call("POST", "/api/v1/alerts/1/resolve", kS1,
+                 R"({"outcome":"resident_fine","until":)" + std::to_string(back) + "}")
+                .status,
+            422);
+  EXPECT_EQ(Call("POST", "/api/v1/alerts/1/resolve", kS1,
+                 R"({"outcome":"away","until":)" + std::to_string(now - 60) + "}")
+                .status,
+            422);
+  EXPECT_EQ(Call("POST", "/api/v1/alerts/1/resolve", kS1,
+                 R"({"outcome":"away","until":)" + std::to_string(now + 100 * 86400) + "}")
+                .status,
+            422);
+  EXPECT_EQ(
+      Call("POST", "/api/v1/alerts/1/resolve", kS1, R"({"outcome":"away","until":"soon"})").status,
+      422);
+  EXPECT_EQ(manager_->GetAlert(1)->state, AlertState::kNotified) << "a refused answer changed it";
+  EXPECT_TRUE(manager_->ListAbsences().empty());
+  const auto r = Call("POST", "/api/v1/alerts/1/resolve", kS1,
+                      R"({"outcome":"away","until":)" + std::to_string(back) + "}");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["outcome"], "away");
+  const auto absences = manager_->ListAbsences();
+  ASSERT_EQ(absences.size(), 1u);
+  EXPECT_EQ(absences[0].scope, "household");
+  EXPECT_EQ(absences[0].scope_id, "H1");
+  EXPECT_EQ(absences[0].from_s, now);
+  EXPECT_EQ(absences[0].to_s, back);
+  EXPECT_EQ(absences[0].created_by, "street:S1");
+  // The quiet home's next finding inside it is suppressed, as for an absence registered ahead.
+  EXPECT_EQ(manager_->OnFinding(
+                MakeFinding(0, AlertKind::kNoMorningActivity, FindingState::kRaised, now + 86400)),
+            FindingResult::kSuppressedAbsence);
+}
+
 TEST_F(AlertApiTest, BadPathsAndMethods) {
   EXPECT_EQ(Call("GET", "/api/v1/nothing", kAdmin).status, 404);
   EXPECT_EQ(Call("GET", "/api/v2/alerts", kAdmin).status, 404);

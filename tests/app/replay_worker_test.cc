@@ -38,22 +38,28 @@ TEST(ReplayWorkerTest, AnswersWhatTheLabelsSayWasThere) {
           Rfc(kT0 + 200 * kH) + R"(", "end": ")" + Rfc(kT0 + 230 * kH) + R"(", "reason": "x"}]})");
   const ReplayWorker w = ReplayWorker::Load(labels);
   // In a collapse's window (its 48 h and the 24 h of grace): the worker helped the resident.
-  EXPECT_EQ(w.Answer("H1", AlertKind::kInactivity, kT0 + 12 * kH), Outcome::kAssisted);
-  EXPECT_EQ(w.Answer("H1", AlertKind::kNoMorningActivity, kT0 + 71 * kH), Outcome::kAssisted);
+  EXPECT_EQ(w.Answer("H1", AlertKind::kInactivity, kT0 + 12 * kH).outcome, Outcome::kAssisted);
+  EXPECT_EQ(w.Answer("H1", AlertKind::kNoMorningActivity, kT0 + 71 * kH).outcome,
+            Outcome::kAssisted);
   // Past the grace, a quiet alert in no window is a false alarm: an empty home, a day out.
-  EXPECT_EQ(w.Answer("H1", AlertKind::kInactivity, kT0 + 73 * kH), Outcome::kAway);
+  EXPECT_EQ(w.Answer("H1", AlertKind::kInactivity, kT0 + 73 * kH).outcome, Outcome::kAway);
   // High use: 6 h of grace; after it a false alarm of a kind that finds the resident in.
-  EXPECT_EQ(w.Answer("H1", AlertKind::kHighUsage, kT0 + 110 * kH), Outcome::kAssisted);
-  EXPECT_EQ(w.Answer("H1", AlertKind::kHighUsage, kT0 + 112 * kH), Outcome::kResidentFine);
-  EXPECT_EQ(w.Answer("H1", AlertKind::kDecline, kT0 + 150 * kH), Outcome::kResidentFine);
-  // An ambiguous stretch (+1 day): away, unregistered.
-  EXPECT_EQ(w.Answer("H1", AlertKind::kHighUsage, kT0 + 250 * kH), Outcome::kAway);
-  EXPECT_EQ(w.Answer("H2", AlertKind::kInactivity, kT0 + 10 * kH), Outcome::kAway);
-  EXPECT_EQ(w.Answer("H3", AlertKind::kFrozen, kT0), Outcome::kAway) << "a home with no labels";
+  EXPECT_EQ(w.Answer("H1", AlertKind::kHighUsage, kT0 + 110 * kH).outcome, Outcome::kAssisted);
+  EXPECT_EQ(w.Answer("H1", AlertKind::kHighUsage, kT0 + 112 * kH).outcome, Outcome::kResidentFine);
+  EXPECT_EQ(w.Answer("H1", AlertKind::kDecline, kT0 + 150 * kH).outcome, Outcome::kResidentFine);
+  // An ambiguous stretch (+1 day): away, unregistered; the family says until when.
+  EXPECT_EQ(w.Answer("H1", AlertKind::kHighUsage, kT0 + 250 * kH).outcome, Outcome::kAway);
+  EXPECT_EQ(w.Answer("H1", AlertKind::kInactivity, kT0 + 210 * kH).away_until_s, kT0 + 230 * kH);
+  EXPECT_EQ(w.Answer("H1", AlertKind::kInactivity, kT0 + 73 * kH).away_until_s, 0)
+      << "a day out: nobody says until when";
+  EXPECT_EQ(w.Answer("H2", AlertKind::kInactivity, kT0 + 10 * kH).outcome, Outcome::kAway);
+  EXPECT_EQ(w.Answer("H3", AlertKind::kFrozen, kT0).outcome, Outcome::kAway)
+      << "a home with no labels";
   // --answer-fine-only: every false alarm is "resident fine".
   const ReplayWorker fine = ReplayWorker::Load(labels, /*fine_only=*/true);
-  EXPECT_EQ(fine.Answer("H1", AlertKind::kInactivity, kT0 + 73 * kH), Outcome::kResidentFine);
-  EXPECT_EQ(fine.Answer("H1", AlertKind::kInactivity, kT0 + 12 * kH), Outcome::kAssisted);
+  EXPECT_EQ(fine.Answer("H1", AlertKind::kInactivity, kT0 + 73 * kH).outcome,
+            Outcome::kResidentFine);
+  EXPECT_EQ(fine.Answer("H1", AlertKind::kInactivity, kT0 + 12 * kH).outcome, Outcome::kAssisted);
 }
 
 TEST(ReplayWorkerTest, BadLabelsAreRefusedWithTheFilesName) {
