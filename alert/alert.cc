@@ -25,8 +25,11 @@ std::optional<AlertState> ParseAlertState(std::string_view name) {
 
 std::string_view OutcomeName(Outcome o) { return kOutcomeNames[static_cast<size_t>(o)]; }
 
-bool ResidentAway(Outcome o) {
-  return o == Outcome::kAway || o == Outcome::kHospital || o == Outcome::kDeceased;
+Answer AnswerOf(Outcome o) {
+  if (o == Outcome::kResidentFine) return Answer::kSeenWell;
+  if (o == Outcome::kAway || o == Outcome::kHospital || o == Outcome::kDeceased)
+    return Answer::kAway;
+  return Answer::kAttended;
 }
 
 std::optional<Outcome> ParseHumanOutcome(std::string_view name) {

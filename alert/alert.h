@@ -33,8 +33,9 @@ enum class Outcome : uint8_t {
   kActivityReturned,
 };
 std::string_view OutcomeName(Outcome o);  // "resident_fine", ..., "activity_returned", "" (none)
-// Whether an outcome says the resident is not at home (away, in hospital, deceased).
-bool ResidentAway(Outcome o);
+// What an outcome a person chose tells the household's model: resident_fine -> kSeenWell;
+// away, hospital, deceased -> kAway; the others -> kAttended.
+Answer AnswerOf(Outcome o);
 // Parses an outcome a person may choose at resolve (not kNone, not kActivityReturned).
 std::optional<Outcome> ParseHumanOutcome(std::string_view name);
 // Parses any outcome name including "" and "activity_returned" (the store's column).

@@ -93,7 +93,7 @@ int RunReplay(const Config& config, const ReplayArgs& args) {
     });
     // Its findings (the answered episode's clearing) are applied at the answer's time.
     alerts.SetAnsweredCallback([&](HouseholdIndex h, Outcome o, int64_t at_s) {
-      detector.Answered(h, at_s, ResidentAway(o), &findings);
+      detector.Answered(h, at_s, AnswerOf(o), &findings);
     });
     uint64_t opened = 0;
     alerts.SetOpenedCallback([&](const Alert& a, const Finding& f) {

@@ -132,8 +132,8 @@ struct Shard {
   std::unique_ptr<Detector> detector;
   std::mutex mu;
   std::vector<std::array<uint16_t, kUsageRing>> recent;  // Wh per interval, by local index
-  std::vector<std::tuple<HouseholdIndex, AlertKind, int>> feedback;  // under mu
-  std::vector<std::tuple<HouseholdIndex, bool, int64_t>> answered;   // (away?, at s) under mu
+  std::vector<std::tuple<HouseholdIndex, AlertKind, int>> feedback;   // under mu
+  std::vector<std::tuple<HouseholdIndex, Answer, int64_t>> answered;  // (what, at s) under mu
   std::thread thread;
   std::string checkpoint_path;
   std::atomic<uint64_t> tracked{0}, learning{0}, ready{0};
@@ -458,7 +458,7 @@ int Service::Run() {
   alerts->SetAnsweredCallback([&shards, nshards](HouseholdIndex h, Outcome o, int64_t at_s) {
     Shard& s = *shards[h % nshards];
     std::lock_guard lock(s.mu);
-    s.answered.emplace_back(h, ResidentAway(o), at_s);
+    s.answered.emplace_back(h, AnswerOf(o), at_s);
   });
   DispatcherDeps ddeps;
   ddeps.store = store.get();
@@ -707,8 +707,8 @@ int Service::Run() {
           for (auto& [h, k, notches] : s->feedback) s->detector->AdjustSensitivity(h, k, notches);
           s->feedback.clear();
           // On the data clock the answer is placed at the newest reading's time, not the wall's.
-          for (auto& [h, away, at_s] : s->answered)
-            s->detector->Answered(h, data_clock ? data_now.load() : at_s, away, &out);
+          for (auto& [h, answer, at_s] : s->answered)
+            s->detector->Answered(h, data_clock ? data_now.load() : at_s, answer, &out);
           s->answered.clear();
           if (n) {
             s->detector->ObserveBatch(batch, &out);

@@ -447,6 +447,34 @@ bool Detector::FrozenStepsStill(const HouseholdModel& m, const KindParams& kp) c
   return m.s_flat >= m.flat_hist.GumbelLevel(static_cast<float>(kp.factor));
 }
 
+void Detector::LearnSpell(HouseholdModel* m, const ModelParams& p, int64_t end) {
+  // A spell that alerted and then ended soon after was an ordinary long spell of this home's
+  // life and is learned from; one that went on (an incident, an absence of days) is not. A spell
+  // of a day or more is an absence or an incident, never a routine to learn.
+  const float run_h = (end - m->idle_since) / 3600.0f;
+  const bool learnable =
+      run_h < kMaxLearnedSpellH &&
+      (!m->idle_alerted ||
+       run_h < 1.5f * IdleThresholdH(*m, p[AlertKind::kInactivity], m->idle_bucket));
+  if (!learnable || m->night_stats_day_count < 3 || m->idle_n <= 1 || end <= m->idle_since) return;
+  // The run's length enters its start bucket; for every bucket boundary (22, 02, 06, 10, 14,
+  // 18 h local) that the run spanned, what remained of it from there enters that bucket too: a
+  // spell begun at 02:30 is then judged against nights that were still quiet at 02:00.
+  auto put = [&](int bucket, int64_t from) {
+    const float len_h = (end - from) / 3600.0f;
+    uint8_t& cell = m->idle_cell_max[bucket][m->idle_cell % kIdleCells];
+    cell = static_cast<uint8_t>(
+        std::max<int>(cell, std::min(255, static_cast<int>(len_h * 4 + 0.5f))));
+  };
+  put(m->idle_bucket, m->idle_since);
+  ForEachBoundary(m->idle_since + OffsetAt(m->idle_since), OffsetAt(end), end,
+                  [&](int bucket, int64_t b) {
+                    put(bucket, b);
+                    return false;
+                  });
+  RefreshIdleUsual(m);
+}
+
 float Detector::IdleThresholdH(const HouseholdModel& m, const KindParams& kp, int bucket) const {
   // Cold: a fixed, conservative length until the home's own spells of a period are known.
   if (!m.learning_ready || m.idle_cells_seen == 0) return static_cast<float>(kp.threshold);
@@ -503,33 +531,7 @@ void Detector::ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParam
   }
   const float band = m->spread_kwh;
   auto end_run = [&]() {
-    // The run's length enters its start bucket; for every bucket boundary (22, 02, 06, 10, 14,
-    // 18 h local) that the run spanned, what remained of it from there enters that bucket too:
-    // a spell begun at 02:30 is then judged against nights that were still quiet at 02:00.
-    const int64_t end = ts - m->interval_s;
-    // A spell that alerted and then ended soon after was an ordinary long spell of this home's
-    // life and is learned from; one that went on (an incident, an absence of days) is not.
-    const float run_h = (end - m->idle_since) / 3600.0f;
-    // A spell of a day or more is an absence or an incident, never a routine to learn.
-    const bool learnable =
-        run_h < kMaxLearnedSpellH &&
-        (!m->idle_alerted ||
-         run_h < 1.5f * IdleThresholdH(*m, p[AlertKind::kInactivity], m->idle_bucket));
-    if (learnable && m->night_stats_day_count >= 3 && m->idle_n > 1 && end > m->idle_since) {
-      auto put = [&](int bucket, int64_t from) {
-        const float len_h = (end - from) / 3600.0f;
-        uint8_t& cell = m->idle_cell_max[bucket][m->idle_cell % kIdleCells];
-        cell = static_cast<uint8_t>(
-            std::max<int>(cell, std::min(255, static_cast<int>(len_h * 4 + 0.5f))));
-      };
-      put(m->idle_bucket, m->idle_since);
-      ForEachBoundary(m->idle_since + OffsetAt(m->idle_since), OffsetAt(end), end,
-                      [&](int bucket, int64_t b) {
-                        put(bucket, b);
-                        return false;
-                      });
-      RefreshIdleUsual(m);
-    }
+    LearnSpell(m, p, ts - m->interval_s);
     // The episode stays open across a spell's end: a fridge's or a timer's blip breaks the spell
     // but is not the resident's return. It closes once normal activity has come back (Recover).
     m->idle_n = 0;
@@ -1017,15 +1019,17 @@ void Detector::AdjustSensitivity(HouseholdIndex h, AlertKind kind, int notches) 
   s = static_cast<int8_t>(std::clamp(s + notches, -2, 4));
 }
 
-void Detector::Answered(HouseholdIndex h, int64_t at_s, bool away, std::vector<Finding>* out) {
+void Detector::Answered(HouseholdIndex h, int64_t at_s, Answer answer, std::vector<Finding>* out) {
   HouseholdModel* m = ModelFor(h);
   if (!m) return;
-  if (away) {  // the episode goes on, unheard, until the home is active again
+  if (answer == Answer::kAway) {  // the episode goes on, unheard, until the home is active again
     m->away_until_min = static_cast<uint32_t>(at_s / 60 + kAwayHoldH * 60);
     return;
   }
-  // Seen: the spell under way ends unlearned (the resident was there at a moment it does not
-  // mark); the next reading begins a new one. The gates' evidence starts again too.
+  // The spell under way ends at the answer (learned if it was this home's life); the next
+  // reading begins a new one. The gates' evidence starts again too.
+  if (answer == Answer::kSeenWell && m->idle_n > 0)
+    LearnSpell(m, params_[category_[h / num_shards_]], at_s);
   m->idle_n = 0;
   m->idle_blip = 0;
   m->idle_spikes = 0;

@@ -76,19 +76,21 @@ class Detector {
   // (bounded; decays back over weeks), < 0 more.
   void AdjustSensitivity(HouseholdIndex h, AlertKind kind, int notches);
 
-  // A person answered (resolved) an alert of household `h` at data time `at_s`. Seen (`away`
-  // false: the resident was found well, or helped): the quiet spell under way ends unlearned and
-  // the evidence gates' CUSUMs start again, and an open quiet episode closes (its kCleared
-  // findings go to `out`): the same quiet stretch alerts again only once it has gone on, counted
-  // from the answer, as long as this home's own rules ask. Away (away, in hospital, deceased):
-  // the episode goes on, but the kinds that report a quiet or low-use home (inactivity, frozen,
-  // no_morning_activity, low_daily_usage, decline) are withheld until the home is active again —
-  // the episode closes on an hour's worth of activity, or with none open a reading surely someone
-  // up — or kAwayHoldH hours have passed: the day answered for and the next morning, not days
-  // (a longer absence is registered as one). high_usage and no_power still alert. After the
-  // hold, as after any answer, an episode raised in it does not page again; a kind not yet raised
-  // pages as it comes (the morning check of the day after).
-  void Answered(HouseholdIndex h, int64_t at_s, bool away, std::vector<Finding>* out);
+  // A person answered (resolved) an alert of household `h` at data time `at_s`. Seen well or
+  // attended: the quiet spell under way ends there — learned into the home's spells if the
+  // resident was seen well (this home's life, by the usual rule: under a day, and if it alerted,
+  // within 1.5 x its threshold), not if someone had to come — the evidence gates' CUSUMs start
+  // again, and an open quiet episode closes (its kCleared findings go to `out`): the same quiet
+  // stretch alerts again only once it has gone on, counted from the answer, as long as this
+  // home's own rules ask. Away: the episode goes on, but the kinds that report a quiet or
+  // low-use home (inactivity, frozen, no_morning_activity, low_daily_usage, decline) are
+  // withheld until the home is active again — the episode closes on an hour's worth of
+  // activity, or with none open a reading surely someone up — or kAwayHoldH hours have passed:
+  // the day answered for and the next morning, not days (a longer absence is registered as one).
+  // high_usage and no_power still alert. After the hold, as after any answer, an episode raised
+  // in it does not page again; a kind not yet raised pages as it comes (the morning check of the
+  // day after).
+  void Answered(HouseholdIndex h, int64_t at_s, Answer answer, std::vector<Finding>* out);
   static constexpr int kAwayHoldH = 24;
 
   // Registry reload: households are matched by index; new ones start learning.
@@ -119,6 +121,10 @@ class Detector {
   void RollDay(HouseholdIndex h, HouseholdModel* m, const ModelParams& p, int32_t day,
                int64_t at_ts, std::vector<Finding>* out);
   float IdleThresholdH(const HouseholdModel& m, const KindParams& kp, int bucket) const;
+  // Learns the idle spell under way as ending at `end` (its length into its start bucket and,
+  // from each bucket boundary it crossed, what remained into that bucket), if it is a routine to
+  // learn: under a day, and if it alerted, within 1.5 x the threshold.
+  void LearnSpell(HouseholdModel* m, const ModelParams& p, int64_t end);
   bool FrozenStepsStill(const HouseholdModel& m, const KindParams& kp) const;
   void Recover(HouseholdIndex h, HouseholdModel* m, int64_t ts, bool active,
                std::vector<Finding>* out);

@@ -50,6 +50,12 @@ inline AlertClass ClassOf(AlertKind k) {
 }
 
 enum class Severity : uint8_t { kLow = 0, kMedium, kHigh, kCritical };
+
+// What a person's answer to an alert tells the household's model (Detector::Answered): the
+// resident was found well at home (the quiet so far was this home's life), someone came and
+// dealt with it (helped, a meter fault, ...: the quiet so far was not routine), or the resident
+// is not at home (away, in hospital, deceased).
+enum class Answer : uint8_t { kSeenWell = 0, kAttended, kAway };
 inline constexpr int kNumSeverities = 4;
 std::string_view SeverityName(Severity s);  // "low", "medium", "high", "critical"
 std::optional<Severity> ParseSeverity(std::string_view name);

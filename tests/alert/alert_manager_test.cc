@@ -540,10 +540,11 @@ TEST_F(AlertManagerTest, APersonsAnswerToAWelfareAlertIsPassedOnWithItsTime) {
   EXPECT_EQ(MetricValue(prom_, "gridwatch_alerts_resolved_total",
                         {{"kind", "inactivity"}, {"outcome", "resident_fine"}}),
             0);
-  EXPECT_TRUE(ResidentAway(Outcome::kAway));
-  EXPECT_TRUE(ResidentAway(Outcome::kHospital));
-  EXPECT_FALSE(ResidentAway(Outcome::kResidentFine));
-  EXPECT_FALSE(ResidentAway(Outcome::kAssisted));
+  EXPECT_EQ(AnswerOf(Outcome::kAway), Answer::kAway);
+  EXPECT_EQ(AnswerOf(Outcome::kHospital), Answer::kAway);
+  EXPECT_EQ(AnswerOf(Outcome::kResidentFine), Answer::kSeenWell);
+  EXPECT_EQ(AnswerOf(Outcome::kAssisted), Answer::kAttended);
+  EXPECT_EQ(AnswerOf(Outcome::kFalseReading), Answer::kAttended);
 }
 
 TEST_F(AlertManagerTest, RestartResumesActiveAlertsAndEscalation) {

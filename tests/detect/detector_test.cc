@@ -775,16 +775,27 @@ TEST(DetectorTest, ResidentFineFeedbackMakesInactivityLessSensitive) {
   EXPECT_TRUE(tb == 0 || tb > first_after(a)) << "feedback did not delay the alert";
 }
 
+// The usual routine for `days` days, at standby from 10:00 of each (day, hours) given.
+std::vector<Reading> RoutineQuietFrom10(int days,
+                                        std::initializer_list<std::pair<int, int>> quiet) {
+  auto rs = MakeRoutine(HomeSpec{}, kStart, days);
+  for (const auto& [day, hours] : quiet) {
+    const int64_t from = kStart + day * 86400 + 10 * 3600;
+    InjectCollapse(&rs, from, from + hours * 3600, 0.06);
+  }
+  return rs;
+}
+
 // A person answers the first inactivity alert raised after `from`, `after_s` later: the time
 // of the alert (0 if there was none), the findings of the answer, and what followed it.
-struct Answer {
+struct Answered {
   int64_t alert = 0, at = 0;
   std::vector<Finding> at_answer;
   Trace rest;
 };
-Answer AnswerFirstQuietAlert(const std::vector<Reading>& rs, int64_t from, int64_t after_s,
-                             bool away) {
-  Answer a;
+Answered AnswerFirstQuietAlert(const std::vector<Reading>& rs, int64_t from, int64_t after_s,
+                               Answer answer) {
+  Answered a;
   auto probe = MakeDetector();
   const std::optional<Finding> alert =
       FirstRaisedAfter(Feed(probe, rs).Raised(AlertKind::kInactivity), from);
@@ -795,7 +806,7 @@ Answer AnswerFirstQuietAlert(const std::vector<Reading>& rs, int64_t from, int64
   for (const auto& r : rs) (r.ts_s <= a.at ? before : rest).push_back(r);
   auto d = MakeDetector();
   Feed(d, before);
-  d.Answered(0, a.at, away, &a.at_answer);
+  d.Answered(0, a.at, answer, &a.at_answer);
   a.rest = Feed(d, rest);
   return a;
 }
@@ -806,12 +817,10 @@ TEST(DetectorTest, AnAnswerThatTheResidentIsAwayHoldsTheQuietKindsForADay) {
   // morning's check must not page again for the same quiet home; a twin detector that got no
   // answer shows the page the answer saves. The resident is back on day 52 and falls on day 56:
   // that is paged.
-  auto rs = MakeRoutine(HomeSpec{}, kStart, 60);
+  const auto rs = RoutineQuietFrom10(60, {{50, 40}, {56, 24}});
   const int64_t out = kStart + 50 * 86400 + 10 * 3600;
-  InjectCollapse(&rs, out, out + 40 * 3600, 0.06);
   const int64_t fall = kStart + 56 * 86400 + 10 * 3600;
-  InjectCollapse(&rs, fall, fall + 24 * 3600, 0.06);
-  const Answer a = AnswerFirstQuietAlert(rs, out, 2 * 3600, /*away=*/true);
+  const Answered a = AnswerFirstQuietAlert(rs, out, 2 * 3600, Answer::kAway);
   ASSERT_NE(a.alert, 0) << "the quiet day raised nothing";
   ASSERT_LT(a.alert, out + 20 * 3600);
   auto quiet_kind = [](AlertKind k) {
@@ -846,10 +855,9 @@ TEST(DetectorTest, AnAnswerThatTheResidentIsAwayHoldsTheQuietKindsForADay) {
 TEST(DetectorTest, AnAwayHoldEndsAfterADayEvenIfTheHomeStaysQuiet) {
   // The same quiet home, quiet for four days: an away answer holds one day, not the absence
   // (a longer one is registered as an absence); after it the home's quiet pages again.
-  auto rs = MakeRoutine(HomeSpec{}, kStart, 60);
+  const auto rs = RoutineQuietFrom10(60, {{50, 96}});
   const int64_t out = kStart + 50 * 86400 + 10 * 3600;
-  InjectCollapse(&rs, out, out + 96 * 3600, 0.06);
-  const Answer a = AnswerFirstQuietAlert(rs, out, 3600, /*away=*/true);
+  const Answered a = AnswerFirstQuietAlert(rs, out, 3600, Answer::kAway);
   ASSERT_NE(a.alert, 0);
   const auto again = a.rest.RaisedWelfareAfter(a.at);
   ASSERT_FALSE(again.empty()) << "four quiet days after the answer paged nothing";
@@ -862,10 +870,9 @@ TEST(DetectorTest, AnAnswerThatTheResidentIsFineCountsTheQuietAgainFromIt) {
   // television off). The episode closes at the answer, and the same quiet pages again only
   // when, counted from the answer, it is as long as this home's own spells allow: not at once,
   // and not never (without the answer the open episode would never page again).
-  auto rs = MakeRoutine(HomeSpec{}, kStart, 60);
+  const auto rs = RoutineQuietFrom10(60, {{50, 48}});
   const int64_t quiet = kStart + 50 * 86400 + 10 * 3600;
-  InjectCollapse(&rs, quiet, quiet + 48 * 3600, 0.06);
-  const Answer a = AnswerFirstQuietAlert(rs, quiet, 2 * 3600, /*away=*/false);
+  const Answered a = AnswerFirstQuietAlert(rs, quiet, 2 * 3600, Answer::kSeenWell);
   ASSERT_NE(a.alert, 0);
   ASSERT_EQ(a.at_answer.size(), 1u) << "the open episode did not close at the answer";
   EXPECT_EQ(a.at_answer[0].kind, AlertKind::kInactivity);
@@ -876,6 +883,28 @@ TEST(DetectorTest, AnAnswerThatTheResidentIsFineCountsTheQuietAgainFromIt) {
   EXPECT_GE(again->evidence.since_ts, a.at) << "the spell was not counted from the answer";
   EXPECT_GE(again->at_ts - a.at, static_cast<int64_t>(3 * 3600));
   EXPECT_LT(again->at_ts, quiet + 48 * 3600);
+}
+
+TEST(DetectorTest, AQuietSpellAnsweredSeenWellIsLearnedAndOneAttendedIsNot) {
+  // Day 40 (past the four weeks before a home's own spells count): quiet from 10:00 for 16 h,
+  // longer than any spell of this routine. Its alert is answered an hour later. Seen well: that
+  // quiet was this home's life, and a spell as long at the same hour on day 43 does not page,
+  // or pages later; attended (someone had to come): nothing is learned, and day 43 pages as day
+  // 40 did.
+  const auto rs = RoutineQuietFrom10(50, {{40, 16}, {43, 16}});
+  const int64_t first = kStart + 40 * 86400 + 10 * 3600;
+  const int64_t again = kStart + 43 * 86400 + 10 * 3600;
+  const Answered well = AnswerFirstQuietAlert(rs, first, 3600, Answer::kSeenWell);
+  const Answered came = AnswerFirstQuietAlert(rs, first, 3600, Answer::kAttended);
+  ASSERT_NE(well.alert, 0) << "the first long quiet raised nothing";
+  ASSERT_LT(well.alert, first + 15 * 3600) << "no hour left to answer it in";
+  const std::optional<Finding> after_came =
+      FirstRaisedAfter(came.rest.Raised(AlertKind::kInactivity), again);
+  ASSERT_TRUE(after_came.has_value()) << "attended: the second quiet did not page";
+  const std::optional<Finding> after_well =
+      FirstRaisedAfter(well.rest.Raised(AlertKind::kInactivity), again);
+  EXPECT_TRUE(!after_well.has_value() || after_well->at_ts > after_came->at_ts)
+      << "seen well: the same quiet paged as soon as before";
 }
 
 TEST(DetectorTest, ExpectedBandFollowsTheRoutine) {
