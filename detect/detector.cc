@@ -1021,7 +1021,8 @@ void Detector::AdjustSensitivity(HouseholdIndex h, AlertKind kind, int notches) 
 
 void Detector::Answered(HouseholdIndex h, int64_t at_s, Answer answer, std::vector<Finding>* out) {
   HouseholdModel* m = ModelFor(h);
-  if (!m) return;
+  // (A household dropped by a registry reload keeps its model but has no category any more.)
+  if (!m || h / num_shards_ >= category_.size()) return;
   if (answer == Answer::kAway) {  // the episode goes on, unheard, until the home is active again
     m->away_until_min = static_cast<uint32_t>(at_s / 60 + kAwayHoldH * 60);
     return;
