@@ -447,6 +447,15 @@ bool Detector::FrozenStepsStill(const HouseholdModel& m, const KindParams& kp) c
   return m.s_flat >= m.flat_hist.GumbelLevel(static_cast<float>(kp.factor));
 }
 
+// The spell under way is over: the next reading begins a new one.
+static void ForgetSpell(HouseholdModel* m) {
+  m->idle_n = 0;
+  m->idle_blip = 0;
+  m->idle_spikes = 0;
+  m->idle_spike_min = 0;
+  m->idle_alerted = 0;
+}
+
 void Detector::LearnSpell(HouseholdModel* m, const ModelParams& p, int64_t end) {
   // A spell that alerted and then ended soon after was an ordinary long spell of this home's
   // life and is learned from; one that went on (an incident, an absence of days) is not. A spell
@@ -534,11 +543,7 @@ void Detector::ObserveIdle(HouseholdIndex h, HouseholdModel* m, const ModelParam
     LearnSpell(m, p, ts - m->interval_s);
     // The episode stays open across a spell's end: a fridge's or a timer's blip breaks the spell
     // but is not the resident's return. It closes once normal activity has come back (Recover).
-    m->idle_n = 0;
-    m->idle_blip = 0;
-    m->idle_spikes = 0;
-    m->idle_spike_min = 0;
-    m->idle_alerted = 0;
+    ForgetSpell(m);
     m->idle_since = ts;
     m->idle_bucket = static_cast<uint8_t>(((sod + 2 * 3600) % 86400) /
                                           (86400 / kIdleBuckets));  // 22–02 h is bucket 0
@@ -1029,13 +1034,8 @@ void Detector::Answered(HouseholdIndex h, int64_t at_s, Answer answer, std::vect
   }
   // The spell under way ends at the answer (learned if it was this home's life); the next
   // reading begins a new one. The gates' evidence starts again too.
-  if (answer == Answer::kSeenWell && m->idle_n > 0)
-    LearnSpell(m, params_[category_[h / num_shards_]], at_s);
-  m->idle_n = 0;
-  m->idle_blip = 0;
-  m->idle_spikes = 0;
-  m->idle_spike_min = 0;
-  m->idle_alerted = 0;
+  if (answer == Answer::kSeenWell) LearnSpell(m, params_[category_[h / num_shards_]], at_s);
+  ForgetSpell(m);
   m->s_quiet = 0;
   m->s_flat = 0;
   for (AlertKind k : {AlertKind::kInactivity, AlertKind::kFrozen, AlertKind::kNoMorningActivity})
