@@ -26,13 +26,24 @@ false alarms at each delay. This tool measures that floor on an evaluation set:
    kinds or other spells). A version that split the budget evenly between one day and one
    night threshold (session 3) reported 0.83-0.86 at 4 a year on the at-home sets: that was a
    weaker oracle, not a bound.
+4. --causal: rules that learn each home's thresholds from its PAST natural spells only, as a
+   detector must: per class, at each spell's start, factor x the j-th longest natural spell of
+   the class that ended in the last W weeks, + 1 h, at least 3 h; while fewer than 12 weeks of
+   the home are known, at least a fading share of a 12-h cold length (gridwatch's own rule,
+   given whole spells and a level test that is never wrong). A natural spell that outlasts its
+   threshold is a false alarm; a collapse is caught at its class's threshold. For each W (24,
+   48 weeks), j (1-3) and factor (1-2): false alarms a year, recall within 24 h, median delay.
+   Where the hindsight oracle knows the year, these pay for not knowing it: a threshold at the
+   longest of the past n spells is outlasted by each new one with probability 1/(n+1) whatever
+   their distribution (exchangeability), about once per class and year.
 
 Usage: tools/quiet_spell_bound.py SET_DIR [--timezone Europe/London] [--cdf-max 0.6]
-                                  [--budgets 2,4,8,16] [--fine] [--json]
+                                  [--budgets 2,4,8,16] [--fine] [--causal] [--json]
 SET_DIR holds labels.json and readings.csv[.gz] (gw_dataset.py's layout). Standard library only.
 """
 import argparse
 import bisect
+import heapq
 import collections
 import csv
 import datetime as dt
@@ -195,6 +206,72 @@ def thresholds(by_class, k, n_classes=len(CLASSES)):
     return [lad[a][0] for lad, a in zip(ladders, at)], spent
 
 
+# --causal: gridwatch's own kind of rule (detect/detector.cc, IdleThresholdH).
+CAUSAL_WINDOWS_WEEKS = (24, 48)
+CAUSAL_RANKS = (1, 2, 3)
+CAUSAL_FACTORS = (1.0, 1.25, 1.5, 2.0)
+CAUSAL_MARGIN_H, CAUSAL_FLOOR_H, CAUSAL_COLD_H, CAUSAL_COLD_WEEKS = 1.0, 3.0, 12.0, 12.0
+
+
+def causal_threshold(past, t, first, j, factor, window_s):
+    """The threshold (h) at time t of a class whose natural spells so far are past: (ends
+    ascending, lengths h), learned from the spells that ended in (t - window_s, t]."""
+    ends, lens = past
+    lo, hi = bisect.bisect_right(ends, t - window_s), bisect.bisect_right(ends, t)
+    top = heapq.nlargest(j, lens[lo:hi])
+    usual = top[j - 1] if len(top) >= j else 0.0
+    weeks = (t - first) / (7.0 * DAY)
+    if weeks < CAUSAL_COLD_WEEKS:
+        usual = max(usual, CAUSAL_COLD_H * (CAUSAL_COLD_WEEKS - weeks) / CAUSAL_COLD_WEEKS)
+    return max(CAUSAL_FLOOR_H, factor * usual + CAUSAL_MARGIN_H)
+
+
+def causal_rules(spells, collapses, offset, classes, total_years):
+    """spells: house -> (all natural spells from the first reading, scored_from, first reading
+    time). Returns one row per rule (see the module's docstring, item 4)."""
+    past = {}
+    for h, (sp, _, _) in spells.items():
+        by = collections.defaultdict(list)
+        for s, e, hs in sp:
+            c = start_class(hs, classes)
+            if c is not None:
+                by[c].append((e, (e - s) / 3600.0))
+        past[h] = {c: ([e for e, _ in sorted(v)], [x for _, x in sorted(v)])
+                   for c, v in by.items()}
+    empty = ([], [])
+    rows = []
+    for weeks in CAUSAL_WINDOWS_WEEKS:
+        for j in CAUSAL_RANKS:
+            for factor in CAUSAL_FACTORS:
+                w = weeks * 7 * DAY
+                fa = 0
+                for h, (sp, t_from, first) in spells.items():
+                    for s, e, hs in sp:
+                        c = start_class(hs, classes)
+                        if s >= t_from and c is not None and (e - s) / 3600.0 > causal_threshold(
+                                past[h].get(c, empty), s, first, j, factor, w):
+                            fa += 1
+                delays = []
+                for i in collapses:
+                    h = i["household"]
+                    if h not in spells:
+                        continue
+                    t = parse_ts(i["start"])
+                    c = start_class(((t + offset(t)) % DAY) / 3600.0, classes)
+                    if c is None:
+                        c = 0 if i["type"] == "collapse_day" else len(classes) - 1
+                    delays.append(causal_threshold(past[h].get(c, empty), t, spells[h][2], j,
+                                                   factor, w))
+                rows.append({
+                    "window_weeks": weeks, "rank": j, "factor": factor,
+                    "fa_per_hh_year": round(fa / max(total_years, 1e-9), 2),
+                    "recall_24h": round(sum(1 for x in delays if x <= 24) / max(1, len(delays)),
+                                        3),
+                    "median_delay_h": round(statistics.median(delays), 2) if delays else None,
+                })
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("set_dir")
@@ -203,6 +280,8 @@ def main():
     ap.add_argument("--budgets", default="2,4,8,16", help="false alarms per household-year")
     ap.add_argument("--fine", action="store_true",
                     help="eight start-time classes (two-hour days, two nights) instead of five")
+    ap.add_argument("--causal", action="store_true",
+                    help="also rules that learn each home's thresholds from its past spells")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     classes = FINE_CLASSES if args.fine else CLASSES
@@ -211,11 +290,14 @@ def main():
     lengths = {}  # house -> {"day": [...h], "night": [...h]}
     by_class = {}  # house -> {class index: [...h]}
     years = {}
+    spells = {}  # house -> (natural spells from the first reading, scored_from, first reading)
     for h, rs, interval, t_from, y, excluded in homes(labels, readings):
         years[h] = y
         d = {"day": [], "night": []}
         bc = collections.defaultdict(list)
-        for s, e, hs in natural_spells(rs, interval, offset, excluded, t_from, args.cdf_max):
+        everything = natural_spells(rs, interval, offset, excluded, rs[0][0], args.cdf_max)
+        spells[h] = (everything, t_from, rs[0][0])
+        for s, e, hs in (x for x in everything if x[0] >= t_from):
             if 7 <= hs < 20:
                 d["day"].append((e - s) / 3600.0)
             elif hs >= 22 or hs < 2:
@@ -260,6 +342,8 @@ def main():
            round(total_years, 1), "cdf_max": args.cdf_max,
            "natural_spells_per_hh_year_at_least_h": freq, "oracle": oracle,
            "collapses": len(collapses)}
+    if args.causal:
+        out["causal"] = causal_rules(spells, collapses, offset, classes, total_years)
     if args.json:
         print(json.dumps(out, indent=1))
         return
@@ -276,6 +360,15 @@ def main():
         print("| %g (%.2f) | %.3f | %.1f | %s |" % (
             o["budget_fa_per_hh_year"], o["realized_fa_per_hh_year"], o["recall_24h"],
             o["median_delay_h"], " / ".join("%.1f" % v for v in o["median_threshold_h"].values())))
+    if args.causal:
+        print()
+        print("| learned from (weeks) | j-th longest | x factor | FA/hh-yr | collapse@24h | "
+              "median delay h |")
+        print("|---|---|---|---|---|---|")
+        for r in out["causal"]:
+            print("| %d | %d | %.2f | %.2f | %.3f | %.1f |" % (
+                r["window_weeks"], r["rank"], r["factor"], r["fa_per_hh_year"], r["recall_24h"],
+                r["median_delay_h"]))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 every day except on known days out (10 h or 20 h at night standby, starting 09:00), and one
 day out at a level above the night's (a light left on) that the night-like test must reject.
 The counts of natural spells and the oracle's thresholds (where a small budget is best spent),
-with five start-time classes and with eight (--fine), must come out as constructed."""
+with five start-time classes and with eight (--fine), must come out as constructed; so must the
+false alarms and delays of the causal rules (--causal), worked out by hand below."""
 import datetime as dt
 import json
 import os
@@ -82,6 +83,25 @@ def main():
     if (got.get("09-11"), got.get("22-24"), got.get("00-02")) != (10.5, 9.5, 0.5):
         errors.append("--fine, budget 2: thresholds %s, want 09-11 h 10.5, 22-24 h 9.5, "
                       "00-02 h 0.5" % got)
+    # --causal, the 07-10 h class (the nightly 9-h sleep never outlasts 10 h). The days out in
+    # order: day 40 (10 h; nothing learned, the cold length has faded to 6.2 h at 5.8 weeks:
+    # threshold 7.2 h, a false alarm), 60 (22 h; the longest before is 10 h: 11 h, a false
+    # alarm), 80-240 (10 h, against 22 + 1 h while day 60's spell is inside the window), 260
+    # (22 h), 280, 320; the collapse on day 350 waits for the longest of the window + 1 h.
+    # 24 weeks: by day 240 day 60 has left the window, so day 260 is judged against 10 + 1 h: a
+    # false alarm. 48 weeks: it has not. The 2nd longest: day 60 has one spell before it (the
+    # cold length, 3.4 h, holds), day 260 is judged against the 10-h spells. x 2: day 40 waits
+    # 13.5 h, day 60 21 h, the collapse 45 h (missed).
+    causal = run_on_set(build, TOOL, "--json", "--budgets", "1", "--causal")
+    if causal is None:
+        return 1
+    rows = {(r["window_weeks"], r["rank"], r["factor"]): r for r in json.loads(causal)["causal"]}
+    for rule, fa, recall, delay in (((24, 1, 1.0), 3, 1.0, 23.0), ((48, 1, 1.0), 2, 1.0, 23.0),
+                                    ((48, 2, 1.0), 3, 1.0, 23.0), ((48, 1, 2.0), 1, 0.0, 45.0)):
+        r = rows.get(rule)
+        want = (round(fa / years, 2), recall, delay)
+        if r is None or (r["fa_per_hh_year"], r["recall_24h"], r["median_delay_h"]) != want:
+            errors.append("--causal %s: %s, want FA/hh-yr, recall, delay %s" % (rule, r, want))
     o1 = out["oracle"][0]
     if o1["recall_24h"] != 1.0 or o1["median_delay_h"] != 22.5 or out["collapses"] != 1:
         errors.append("oracle recall %s, delay %s, of %s collapses" % (
