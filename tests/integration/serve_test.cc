@@ -285,7 +285,9 @@ TEST(ServeTest, AFullIngestQueueBacksUpToTheBrokerAndLosesNothing) {
   for (int i = 1; i <= kPerMeter; ++i) {
     for (const char* m : {"M1", "M2", "M3"})
       meters.PublishAsync(std::string("gridwatch/readings/") + m, Reading(m, kT0 + i * 1800, 0.2));
-    if (i % 250 == 0) ASSERT_TRUE(meters.WaitForPublished(seconds(60)));  // the client's buffer
+    if (i % 250 == 0) {
+      ASSERT_TRUE(meters.WaitForPublished(seconds(60)));  // the client's buffer
+    }
   }
   ASSERT_TRUE(meters.WaitForPublished(seconds(60)));
   EXPECT_TRUE(WaitMetric(port, "gridwatch_readings_accepted_total", 3 * kPerMeter, seconds(60)))
