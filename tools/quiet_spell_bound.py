@@ -45,12 +45,13 @@ false alarms at each delay. This tool measures that floor on an evaluation set:
    a factor above 1) — about 1/W per class and year once the memory is full, more in a home's
    first year, which is all these traces hold.
 
---classes 2|5|8 (default 5; --fine is 8): the start-time classes of the oracle and the rules:
-two (07-20, 22-02 h), five (07-10, 10-13, 13-16, 16-20, 22-02 h) or eight (two-hour days, two
-nights).
+--classes 2|5|6|8 (default 5; --fine is 8): the start-time classes of the oracle and the rules:
+two (07-20, 22-02 h), five (07-10, 10-13, 13-16, 16-20, 22-02 h), eight (two-hour days, two
+nights) — all within the injection's windows, so that a spell begun at 03:00 or 21:00 is never
+judged — or six, gridwatch's 4-h buckets over the whole day, as a detector must judge them.
 
 Usage: tools/quiet_spell_bound.py SET_DIR [--timezone Europe/London] [--cdf-max 0.6]
-                                  [--budgets 2,4,8,16] [--classes 2|5|8] [--fine] [--causal]
+                                  [--budgets 2,4,8,16] [--classes 2|5|6|8] [--fine] [--causal]
                                   [--json]
 SET_DIR holds labels.json and readings.csv[.gz] (gw_dataset.py's layout). Standard library only.
 """
@@ -178,7 +179,10 @@ FINE_CLASSES = (("07-09", 7, 9), ("09-11", 9, 11), ("11-13", 11, 13), ("13-15", 
                 ("15-17", 15, 17), ("17-20", 17, 20), ("22-24", 22, 24), ("00-02", 24, 26))
 # --classes 2: the injector's day and night windows, whole.
 TWO_CLASSES = (("07-20", 7, 20), ("22-02", 22, 26))
-CLASS_SETS = {2: TWO_CLASSES, 5: CLASSES, 8: FINE_CLASSES}
+# --classes 6: gridwatch's start-time buckets, the whole day (spells begun at any hour judged).
+DAY_CLASSES = (("06-10", 6, 10), ("10-14", 10, 14), ("14-18", 14, 18), ("18-22", 18, 22),
+               ("02-06", 2, 6), ("22-02", 22, 26))
+CLASS_SETS = {2: TWO_CLASSES, 5: CLASSES, 6: DAY_CLASSES, 8: FINE_CLASSES}
 
 
 def start_class(hour, classes=CLASSES):
@@ -296,7 +300,8 @@ def main():
     ap.add_argument("--cdf-max", type=float, default=0.6)
     ap.add_argument("--budgets", default="2,4,8,16", help="false alarms per household-year")
     ap.add_argument("--classes", type=int, choices=sorted(CLASS_SETS), default=5,
-                    help="start-time classes: 2 (day, night), 5 (default) or 8")
+                    help="start-time classes: 2 (day, night), 5 (default), 6 (the whole day) "
+                         "or 8")
     ap.add_argument("--fine", action="store_true", help="the same as --classes 8")
     ap.add_argument("--causal", action="store_true",
                     help="also rules that learn each home's thresholds from its past spells")

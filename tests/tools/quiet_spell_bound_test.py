@@ -157,6 +157,15 @@ def main():
         errors.append("--fine, budget 2: thresholds %s, want 09-11 h 10.5, 22-24 h 9.5, "
                       "00-02 h 0.5" % got)
     check_causal(errors, years)
+    # --classes 2 and 6: the day spells (09:00) fall in 07-20 h and 06-10 h; a class without
+    # spells costs nothing (the floor).
+    for n, want in ((2, {"07-20": 10.5, "22-02": 9.5}),
+                    (6, {"06-10": 10.5, "10-14": 0.5, "14-18": 0.5, "18-22": 0.5, "02-06": 0.5,
+                         "22-02": 9.5})):
+        o = run_on_set(build, TOOL, "--json", "--budgets", "2", "--classes", str(n))
+        got = json.loads(o)["oracle"][0]["median_threshold_h"] if o else None
+        if got != want:
+            errors.append("--classes %d, budget 2: thresholds %s, want %s" % (n, got, want))
     o1 = out["oracle"][0]
     if o1["recall_24h"] != 1.0 or o1["median_delay_h"] != 22.5 or out["collapses"] != 1:
         errors.append("oracle recall %s, delay %s, of %s collapses" % (
