@@ -252,25 +252,27 @@ def causal_rules(spells, collapses, offset, classes, total_years):
     time). Returns one row per rule (see the module's docstring, item 4)."""
     empty = ([], [])
     rows = []
+    # house -> [(start, end, length h, class)] of the spells that begin in a class
+    classed = {h: [(s, e, (e - s) / 3600.0, c) for s, e, hs in sp
+                   for c in [start_class(hs, classes)] if c is not None]
+               for h, (sp, _, _) in spells.items()}
     for learn_max in CAUSAL_LEARN_MAX_H:
         past = {}  # house -> class -> (ends ascending, lengths h) of the spells learned
-        for h, (sp, _, _) in spells.items():
+        for h, sp in classed.items():
             by = collections.defaultdict(list)
-            for s, e, hs in sp:
-                c = start_class(hs, classes)
-                if c is not None and (learn_max is None or (e - s) / 3600.0 < learn_max):
-                    by[c].append((e, (e - s) / 3600.0))
+            for _, e, length, c in sp:
+                if learn_max is None or length < learn_max:
+                    by[c].append((e, length))
             past[h] = {c: ([e for e, _ in sorted(v)], [x for _, x in sorted(v)])
                        for c, v in by.items()}
         for weeks, j, factor in ((w, j, f) for w in CAUSAL_WINDOWS_WEEKS for j in CAUSAL_RANKS
                                  for f in CAUSAL_FACTORS):
             w = weeks * 7 * DAY
             fa = 0
-            for h, (sp, t_from, first) in spells.items():
-                for s, e, hs in sp:
-                    c = start_class(hs, classes)
-                    if s >= t_from and c is not None and (e - s) / 3600.0 >= causal_threshold(
-                            past[h].get(c, empty), s, first, j, factor, w):
+            for h, (_, t_from, first) in spells.items():
+                for s, _, length, c in classed[h]:
+                    if s >= t_from and length >= causal_threshold(past[h].get(c, empty), s, first,
+                                                                  j, factor, w):
                         fa += 1
             delays = []
             for i in collapses:

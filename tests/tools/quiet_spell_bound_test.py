@@ -11,6 +11,7 @@ import json
 import os
 import random
 import sys
+from zoneinfo import ZoneInfo
 
 from tool_check import report, run_on_set, write_one_home_set
 
@@ -57,13 +58,11 @@ COLLAPSE_NIGHT_AT = (350, 23.0)  # 17 December
 
 
 def local_ts(day, hour):
-    from zoneinfo import ZoneInfo
     d = dt.datetime(2023, 1, 1) + dt.timedelta(days=day, hours=hour)
     return int(d.replace(tzinfo=ZoneInfo(LONDON)).timestamp())
 
 
 def build_causal(d):
-    from zoneinfo import ZoneInfo
     tz = ZoneInfo(LONDON)
     rng = random.Random(11)
     away = [(local_ts(day, h), local_ts(day, h) + int(n * 3600)) for day, h, n in OUT_CAUSAL]
